@@ -19,6 +19,7 @@ export const ERROR_TABLE = {
   NODE_TIMEOUT: { name: 'NodeTimeoutError', family: 'failure', retryable: true, message: 'The node timed out' },
   NODE_EXCEPTION: { name: 'NodeExceptionError', family: 'failure', retryable: false, message: 'The node failed' },
   DEADLINE_EXCEEDED: { name: 'DeadlineExceededError', family: 'failure', retryable: false, message: 'The deadline passed' },
+  NO_RESULT: { name: 'NoResultError', family: 'failure', retryable: false, message: 'The trace finished without producing a result' },
   VALIDATION_FAILED: { name: 'ValidationFailedError', family: 'failure', retryable: false, message: 'Schema validation failed' },
   STORE_UNAVAILABLE: { name: 'StoreUnavailableError', family: 'failure', retryable: true, message: 'The state store cannot be reached' },
   STORE_CORRUPT: { name: 'StoreCorruptError', family: 'failure', retryable: false, message: 'The state store file is corrupt or not a penguiflow store' },

@@ -1,0 +1,543 @@
+import {
+  FlowStateError,
+  InvalidOptionsError,
+  NoResultError,
+  PenguiflowError,
+  QueueFullError,
+  TraceCancelledError,
+  UnknownNodeError,
+  InvalidMessageError,
+} from '../errors/index.js';
+import type { MessageBus } from '../protocols/message-bus.js';
+import type { StateStore, StoredEvent } from '../protocols/state-store.js';
+import type { FlowEvent, FlowEventType, FlowMiddleware } from './events.js';
+import { buildGraph, type FlowGraph } from './graph.js';
+import { nextId } from './ids.js';
+import { Mailbox, type FlowOutput, type MailboxEntry } from './mailbox.js';
+import { assertValidMessage, type Message } from './message.js';
+import type { EdgeSpec, Node } from './node.js';
+import { BoundedQueue, CLOSED } from './queue.js';
+import { EventRecorder, type RecorderOptions, type RecorderStats } from './recorder.js';
+import { NodeRunner } from './runner.js';
+import { TraceState } from './trace.js';
+
+export interface FlowOptions {
+  /** Names the flow in events, metrics and bus topics. Default "flow". */
+  name?: string;
+  /** Capacity of each node's input queue; a full queue makes producers wait. Default 64. */
+  queueSize?: number;
+  /** Where every FlowEvent is recorded (off the hot path, batched). */
+  stateStore?: StateStore;
+  recorder?: RecorderOptions;
+  /** Receives a copy of every edge hop (PenguiFlow-compatible publish). */
+  bus?: MessageBus;
+  middlewares?: FlowMiddleware[];
+  /** Allows cycles between different nodes (self-loops need `policy.allowCycle`). */
+  allowCycles?: boolean;
+  /** Traces whose unfetched outputs are kept; past it the oldest idle ones are dropped. Default 10,000. */
+  maxRetainedTraces?: number;
+}
+
+export interface FetchOptions {
+  traceId: string;
+  signal?: AbortSignal;
+  /** Give up after this long with NO_RESULT. */
+  timeoutMs?: number;
+}
+
+export interface FlowStats {
+  store: RecorderStats | undefined;
+  storeErrors: number;
+  busErrors: number;
+  middlewareErrors: number;
+  activeTraces: number;
+}
+
+type State = 'created' | 'running' | 'stopping' | 'stopped';
+
+const MAX_BUS_INFLIGHT = 1_000;
+
+/**
+ * A running graph of nodes. Build it with {@link createFlow}.
+ *
+ * @example
+ * const flow = createFlow(fetchDocs.to(summarize), { stateStore });
+ * flow.run();
+ * await flow.emit(message({ q: 'penguins' }, { tenant: 'acme' }));
+ * const answer = await flow.fetch({ traceId });
+ * await flow.stop();
+ */
+export class Flow {
+  readonly name: string;
+  readonly graph: FlowGraph;
+  readonly stateStore: StateStore | undefined;
+  private state: State = 'created';
+  /** @internal */ readonly queues = new Map<string, BoundedQueue<Message>>();
+  private readonly runners = new Map<string, NodeRunner>();
+  private readonly traces = new Map<string, TraceState>();
+  private readonly mailboxes = new Map<string, Mailbox>();
+  private readonly middlewares: FlowMiddleware[];
+  private readonly recorder: EventRecorder | undefined;
+  private readonly bus: MessageBus | undefined;
+  private readonly maxRetainedTraces: number;
+  /** @internal */ readonly listening: boolean;
+  private workers: Promise<void>[] = [];
+  private pendingTotal = 0;
+  private drainWaiters: (() => void)[] = [];
+  private busInflight = 0;
+  private busWaiters: (() => void)[] = [];
+  private lastDurable: Promise<void> | undefined;
+  private counters = { storeErrors: 0, busErrors: 0, middlewareErrors: 0 };
+
+  constructor(specs: readonly (EdgeSpec | Node)[], options: FlowOptions = {}) {
+    const queueSize = options.queueSize ?? 64;
+    if (!Number.isInteger(queueSize) || queueSize < 1) throw new InvalidOptionsError('queueSize must be an integer >= 1');
+    this.name = options.name ?? 'flow';
+    this.graph = buildGraph(specs, options.allowCycles ?? false);
+    this.stateStore = options.stateStore;
+    this.bus = options.bus;
+    this.middlewares = [...(options.middlewares ?? [])];
+    this.maxRetainedTraces = options.maxRetainedTraces ?? 10_000;
+    if (options.stateStore) {
+      this.recorder = new EventRecorder(options.stateStore, options.recorder ?? {}, (error, lost) =>
+        this.onStoreError(error, lost),
+      );
+    }
+    this.listening = this.middlewares.length > 0 || this.recorder !== undefined;
+    for (const [name, n] of this.graph.nodes) {
+      this.queues.set(name, new BoundedQueue(queueSize));
+      this.runners.set(name, new NodeRunner(this, n, this.graph.successors.get(name)!));
+    }
+  }
+
+  /** Starts the node workers. Throws FLOW_STATE when called twice. */
+  run(): void {
+    if (this.state !== 'created') throw new FlowStateError(`run() was already called (flow is ${this.state})`);
+    this.state = 'running';
+    for (const [name, runner] of this.runners) {
+      const queue = this.queues.get(name)!;
+      for (let i = 0; i < runner.concurrency; i++) this.workers.push(this.work(runner, queue));
+    }
+  }
+
+  private async work(runner: NodeRunner, queue: BoundedQueue<Message>): Promise<void> {
+    for (;;) {
+      let msg = queue.tryTake();
+      if (msg === undefined) {
+        const next = await queue.take();
+        if (next === CLOSED) return;
+        msg = next;
+      }
+      await runner.process(msg);
+      if (this.recorder?.isFull) await this.recorder.waitForSpace();
+    }
+  }
+
+  // ---------------------------------------------------------------- ingress
+
+  /** Sends a message into the flow (to the entry nodes, or `to`), waiting while the queue is full. */
+  async emit(msg: Message, options?: { to?: string }): Promise<void> {
+    const targets = this.ingress(msg, options);
+    const trace = this.openTrace(msg);
+    for (let i = 0; i < targets.length; i++) {
+      await this.enqueue(targets[i]!, i === 0 ? msg : { ...msg, id: nextId('m') }, trace, undefined);
+    }
+  }
+
+  /** Like {@link emit} but never waits: throws QUEUE_FULL when an entry queue is full. */
+  tryEmit(msg: Message, options?: { to?: string }): void {
+    const targets = this.ingress(msg, options);
+    for (const target of targets) {
+      if (this.queues.get(target)!.isFull) {
+        throw new QueueFullError(`The input queue of node "${target}" is full`, { details: { node: target } });
+      }
+    }
+    const trace = this.openTrace(msg);
+    for (let i = 0; i < targets.length; i++) {
+      this.track(trace);
+      this.queues.get(targets[i]!)!.tryPut(i === 0 ? msg : { ...msg, id: nextId('m') });
+    }
+  }
+
+  private ingress(msg: Message, options: { to?: string } | undefined): readonly string[] {
+    if (this.state !== 'running') throw new FlowStateError(`Cannot emit: the flow is ${this.state}`);
+    assertValidMessage(msg);
+    if (options?.to === undefined) return this.graph.entries;
+    if (!this.graph.nodes.has(options.to)) throw new UnknownNodeError(`No node named "${options.to}"`);
+    return [options.to];
+  }
+
+  private openTrace(msg: Message): TraceState {
+    let trace = this.traces.get(msg.traceId);
+    if (trace !== undefined) {
+      if (trace.tenant !== msg.headers.tenant) {
+        throw new InvalidMessageError('This trace id belongs to another tenant', { details: { field: 'traceId' } });
+      }
+      return trace;
+    }
+    let mailbox = this.mailboxes.get(msg.traceId);
+    if (mailbox === undefined) {
+      mailbox = new Mailbox();
+      this.mailboxes.set(msg.traceId, mailbox);
+      if (this.mailboxes.size > this.maxRetainedTraces) this.evictMailboxes();
+    }
+    trace = new TraceState(msg.traceId, msg.headers.tenant, ++mailbox.rounds);
+    this.traces.set(msg.traceId, trace);
+    return trace;
+  }
+
+  private evictMailboxes(): void {
+    for (const [traceId] of this.mailboxes) {
+      if (this.mailboxes.size <= this.maxRetainedTraces) return;
+      if (!this.traces.has(traceId)) this.mailboxes.delete(traceId);
+    }
+  }
+
+  // ---------------------------------------------------------------- edges (used by NodeRunner)
+
+  /** @internal Counts a message as pending for its trace. */
+  track(trace: TraceState): void {
+    trace.pending++;
+    this.pendingTotal++;
+  }
+
+  /** @internal Puts a message on a node's queue, waiting for space. */
+  async enqueue(target: string, msg: Message, trace: TraceState, source: string | undefined): Promise<void> {
+    this.track(trace);
+    if (this.bus !== undefined) this.publishCopy(source, target, msg);
+    const queue = this.queues.get(target)!;
+    if (!queue.tryPut(msg)) await queue.put(msg);
+  }
+
+  /** @internal A message finished (ran, was dropped or skipped). */
+  release(trace: TraceState): void {
+    trace.pending--;
+    this.pendingTotal--;
+    if (trace.pending === 0) this.traceIdle(trace);
+    if (this.pendingTotal === 0 && this.drainWaiters.length > 0) for (const w of this.drainWaiters.splice(0)) w();
+  }
+
+  /** @internal */
+  trace(traceId: string): TraceState | undefined {
+    return this.traces.get(traceId);
+  }
+
+  /** @internal Delivers an output to whoever fetches the trace. */
+  deliver(trace: TraceState, output: FlowOutput): void {
+    this.mailboxes.get(trace.traceId)?.push({ output, round: trace.round });
+  }
+
+  private traceIdle(trace: TraceState): void {
+    this.traces.delete(trace.traceId);
+    this.event('trace_complete', trace, undefined, { extra: { status: trace.status } });
+    if (trace.cancelled) {
+      this.event('trace_cancel_finish', trace);
+      for (const w of trace.cancelWaiters ?? []) w();
+    }
+    const mailbox = this.mailboxes.get(trace.traceId);
+    if (mailbox !== undefined) {
+      mailbox.push({ output: null, round: trace.round });
+      if (mailbox.isIdle) this.mailboxes.delete(trace.traceId);
+    }
+  }
+
+  private publishCopy(source: string | undefined, target: string, msg: Message): void {
+    const bus = this.bus!;
+    this.busInflight++;
+    bus
+      .publish({ id: msg.id, topic: `${this.name}.${target}`, key: msg.traceId, source, target, message: msg })
+      .catch((error: unknown) => this.onBusError(error, msg))
+      .finally(() => {
+        this.busInflight--;
+        if (this.busInflight < MAX_BUS_INFLIGHT) this.busWaiters.shift()?.();
+      });
+  }
+
+  /** @internal Bounds copies in flight to a slow bus. */
+  busBackpressure(): Promise<void> | undefined {
+    if (this.busInflight < MAX_BUS_INFLIGHT) return undefined;
+    return new Promise((resolve) => this.busWaiters.push(resolve));
+  }
+
+  // ---------------------------------------------------------------- egress
+
+  /**
+   * Resolves with the next result of the trace; rejects with the typed error
+   * of a failed node, TRACE_CANCELLED, DEADLINE_EXCEEDED, or NO_RESULT when the
+   * trace ran out of work without a result. Stream chunks are skipped (see {@link outputs}).
+   */
+  fetch(options: FetchOptions): Promise<Message> {
+    const { traceId, signal, timeoutMs } = options;
+    const mailbox = this.mailboxFor(traceId);
+    return new Promise<Message>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const finish = () => {
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        this.releaseMailbox(traceId, mailbox);
+      };
+      const onEntry = (entry: MailboxEntry): void => {
+        const out = entry.output;
+        if (out === null) {
+          if (this.isStaleEnd(mailbox, entry, traceId)) return mailbox.take(onEntry);
+          finish();
+          return reject(new NoResultError(`Trace ${traceId} finished without a result`, { details: { traceId } }));
+        }
+        if (out.kind === 'chunk') return mailbox.take(onEntry);
+        mailbox.consumedRound = Math.max(mailbox.consumedRound, entry.round);
+        finish();
+        if (out.kind === 'result') resolve(out.message);
+        else reject(out.error);
+      };
+      const onAbort = () => {
+        mailbox.forget(onEntry);
+        finish();
+        reject(signal?.reason ?? new TraceCancelledError('fetch aborted'));
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          mailbox.forget(onEntry);
+          finish();
+          reject(new NoResultError(`No result for trace ${traceId} within ${timeoutMs} ms`, { details: { traceId, timeoutMs } }));
+        }, timeoutMs);
+      }
+      mailbox.take(onEntry);
+    });
+  }
+
+  /**
+   * Every output of the trace in order (chunks, results, errors); ends when the
+   * trace has no work left.
+   */
+  async *outputs(traceId: string, options: { signal?: AbortSignal } = {}): AsyncGenerator<FlowOutput, void, undefined> {
+    const mailbox = this.mailboxFor(traceId);
+    try {
+      for (;;) {
+        const entry = await new Promise<MailboxEntry>((resolve, reject) => {
+          const signal = options.signal;
+          if (signal?.aborted) return reject(signal.reason);
+          const onAbort = () => {
+            mailbox.forget(onEntry);
+            reject(signal?.reason);
+          };
+          const onEntry = (e: MailboxEntry) => {
+            signal?.removeEventListener('abort', onAbort);
+            resolve(e);
+          };
+          signal?.addEventListener('abort', onAbort, { once: true });
+          mailbox.take(onEntry);
+        });
+        if (entry.output === null) {
+          const active = this.traces.get(traceId);
+          if (active !== undefined && active.round > entry.round) continue;
+          return;
+        }
+        if (entry.output.kind !== 'chunk') mailbox.consumedRound = Math.max(mailbox.consumedRound, entry.round);
+        yield entry.output;
+      }
+    } finally {
+      this.releaseMailbox(traceId, mailbox);
+    }
+  }
+
+  /** An end marker is stale when its round already gave its reader a result, or a newer round is running. */
+  private isStaleEnd(mailbox: Mailbox, entry: MailboxEntry, traceId: string): boolean {
+    if (entry.round <= mailbox.consumedRound) return true;
+    const active = this.traces.get(traceId);
+    return active !== undefined && active.round > entry.round;
+  }
+
+  private mailboxFor(traceId: string): Mailbox {
+    let mailbox = this.mailboxes.get(traceId);
+    if (mailbox === undefined) {
+      mailbox = new Mailbox();
+      this.mailboxes.set(traceId, mailbox);
+    }
+    return mailbox;
+  }
+
+  private releaseMailbox(traceId: string, mailbox: Mailbox): void {
+    if (mailbox.isIdle && !this.traces.has(traceId) && this.mailboxes.get(traceId) === mailbox) {
+      this.mailboxes.delete(traceId);
+    }
+  }
+
+  /** Emits and waits for the first result: one round trip. */
+  async call(msg: Message, options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<Message> {
+    const result = this.fetch({ traceId: msg.traceId, ...options });
+    try {
+      await this.emit(msg);
+    } catch (error) {
+      result.catch(() => undefined);
+      throw error;
+    }
+    return result;
+  }
+
+  // ---------------------------------------------------------------- cancel and stop
+
+  /**
+   * Cancels a trace: drops its queued messages, aborts its running nodes'
+   * signals, and resolves `true` once it has no work left. `false` when the
+   * trace is unknown, finished, or already being cancelled.
+   */
+  async cancel(traceId: string): Promise<boolean> {
+    const trace = this.traces.get(traceId);
+    if (trace === undefined || trace.cancelled) return false;
+    trace.cancelled = true;
+    this.event('trace_cancel_start', trace, undefined, { tracePending: trace.pending, traceInflight: trace.inflight });
+    const finished = new Promise<void>((resolve) => (trace.cancelWaiters = [resolve]));
+    let dropped = 0;
+    for (const queue of this.queues.values()) dropped += queue.removeWhere((m) => m.traceId === traceId).length;
+    if (dropped > 0) this.event('trace_cancel_drop', trace, undefined, { extra: { dropped } });
+    const reason = new TraceCancelledError(`Trace ${traceId} was cancelled`, { details: { traceId } });
+    this.deliver(trace, { kind: 'error', error: reason });
+    for (const hook of [...trace.cancelHooks]) hook(reason);
+    for (let i = 0; i < dropped; i++) this.release(trace);
+    await finished;
+    return true;
+  }
+
+  /**
+   * Graceful stop: refuses new messages, lets every queued and running
+   * message finish (up to `timeoutMs`, default 30 s, then cancels what is
+   * left), stops the workers and flushes the event recorder.
+   */
+  async stop(options: { timeoutMs?: number } = {}): Promise<void> {
+    if (this.state === 'stopped' || this.state === 'stopping') return;
+    if (this.state === 'created') {
+      this.state = 'stopped';
+      return;
+    }
+    this.state = 'stopping';
+    if (this.pendingTotal > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const drained = new Promise<boolean>((resolve) => this.drainWaiters.push(() => resolve(true)));
+      const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), options.timeoutMs ?? 30_000)));
+      const ok = await Promise.race([drained, timedOut]);
+      clearTimeout(timer);
+      if (!ok) await Promise.all([...this.traces.keys()].map((id) => this.cancel(id)));
+    }
+    for (const queue of this.queues.values()) queue.close();
+    await Promise.all(this.workers);
+    await this.recorder?.flush();
+    this.state = 'stopped';
+  }
+
+  /** Waits until every recorded event is written to the state store. */
+  async flush(): Promise<void> {
+    await this.recorder?.flush();
+  }
+
+  /** The recorded events of a trace, oldest first (flushes first). `tenant` scopes the read. */
+  async history(traceId: string, options: { tenant?: string } = {}): Promise<StoredEvent[]> {
+    if (this.stateStore === undefined) throw new FlowStateError('history() needs a stateStore');
+    await this.flush();
+    return this.stateStore.loadHistory(traceId, { tenant: options.tenant ?? null });
+  }
+
+  get isRunning(): boolean {
+    return this.state === 'running';
+  }
+
+  /** True while the trace has work queued or running. */
+  isTraceActive(traceId: string): boolean {
+    return this.traces.has(traceId);
+  }
+
+  get stats(): FlowStats {
+    return { store: this.recorder?.stats, ...this.counters, activeTraces: this.traces.size };
+  }
+
+  // ---------------------------------------------------------------- events
+
+  /** @internal In sync durability: resolves when every event so far is committed (batches commit in order). */
+  durablePoint(): Promise<void> | undefined {
+    return this.recorder?.sync ? this.lastDurable : undefined;
+  }
+
+  /** @internal Emits a FlowEvent to middlewares and the recorder. */
+  event(
+    type: FlowEventType,
+    trace: { traceId: string; tenant: string },
+    node?: string,
+    fields?: Partial<Omit<FlowEvent, 'id' | 'type' | 'ts' | 'flow' | 'traceId' | 'tenant'>>,
+  ): void {
+    if (!this.listening) return;
+    const event: FlowEvent = {
+      id: nextId('e'),
+      type,
+      ts: Date.now(),
+      flow: this.name,
+      traceId: trace.traceId,
+      tenant: trace.tenant,
+      ...fields,
+    };
+    if (node !== undefined) event.node = node;
+    this.dispatch(event);
+    if (this.recorder !== undefined) {
+      const recorded = this.recorder.record(event);
+      if (this.recorder.sync) this.lastDurable = recorded;
+    }
+  }
+
+  private dispatch(event: FlowEvent): void {
+    for (const middleware of this.middlewares) {
+      try {
+        const r = middleware(event);
+        if (r !== undefined && typeof (r).then === 'function') {
+          (r).then(undefined, () => this.counters.middlewareErrors++);
+        }
+      } catch {
+        this.counters.middlewareErrors++;
+      }
+    }
+  }
+
+  private onStoreError(error: unknown, lost: number): void {
+    this.counters.storeErrors++;
+    const typed = error instanceof PenguiflowError ? error.toJSON() : { name: 'Error', code: 'STORE_UNAVAILABLE' as const, message: String((error as Error)?.message ?? error), retryable: true };
+    // Goes to middlewares only: recording a store failure in the failing store would loop.
+    this.dispatch({
+      id: nextId('e'),
+      type: 'store_error',
+      ts: Date.now(),
+      flow: this.name,
+      traceId: '',
+      tenant: '',
+      error: typed,
+      extra: { lostEvents: lost },
+    });
+  }
+
+  private onBusError(error: unknown, msg: Message): void {
+    this.counters.busErrors++;
+    const typed = error instanceof PenguiflowError ? error.toJSON() : { name: 'Error', code: 'BUS_UNAVAILABLE' as const, message: String((error as Error)?.message ?? error), retryable: true };
+    this.dispatch({
+      id: nextId('e'),
+      type: 'bus_error',
+      ts: Date.now(),
+      flow: this.name,
+      traceId: msg.traceId,
+      tenant: msg.headers.tenant,
+      messageId: msg.id,
+      error: typed,
+    });
+  }
+}
+
+/**
+ * Builds a flow from nodes and edges.
+ *
+ * @example
+ * const flow = createFlow(split.to(left, right), left.to(join), right.to(join), { queueSize: 128 });
+ */
+export function createFlow(...args: (EdgeSpec | Node | FlowOptions)[]): Flow {
+  const last = args.at(-1);
+  const isSpec = (x: unknown) => x !== null && typeof x === 'object' && ('fn' in x || ('from' in x && 'to' in x));
+  const hasOptions = last !== undefined && !isSpec(last);
+  const specs = (hasOptions ? args.slice(0, -1) : args) as (EdgeSpec | Node)[];
+  return new Flow(specs, hasOptions ? (last) : {});
+}

@@ -1,0 +1,23 @@
+/** Per-trace runtime state; lives while the trace has work queued or running. */
+export class TraceState {
+  /** Messages of this trace queued or running in nodes. */
+  pending = 0;
+  /** Messages of this trace running in nodes now. */
+  inflight = 0;
+  cancelled = false;
+  failed = false;
+  /** Called with the reason when the trace is cancelled: abandons running attempts and retry sleeps. */
+  readonly cancelHooks = new Set<(reason: Error) => void>();
+  cancelWaiters: (() => void)[] | undefined;
+
+  constructor(
+    readonly traceId: string,
+    readonly tenant: string,
+    /** Which activation of this trace id this is (1, 2, … across round trips). */
+    readonly round: number,
+  ) {}
+
+  get status(): 'succeeded' | 'failed' | 'cancelled' {
+    return this.cancelled ? 'cancelled' : this.failed ? 'failed' : 'succeeded';
+  }
+}
