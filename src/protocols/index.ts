@@ -3,3 +3,4 @@ export * from './state-store.js';
 export * from './store-capabilities.js';
 export * from './message-bus.js';
 export * from './remote-transport.js';
+export * from './store-extras.js';
