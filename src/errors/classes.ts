@@ -4,6 +4,7 @@ import type { ErrorCode } from './codes.js';
 /* One subclass per row of ERROR_TABLE, so `catch (e) { if (e instanceof NodeTimeoutError) … }` reads well. */
 function define<C extends ErrorCode>(code: C) {
   const ctor = class extends PenguiflowError {
+    static override readonly errorCode: ErrorCode = code;
     constructor(message?: string, options?: PenguiflowErrorOptions) {
       super(code, message, options);
     }

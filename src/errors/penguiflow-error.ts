@@ -43,8 +43,14 @@ export class PenguiflowError extends Error {
     Object.defineProperty(this, BRAND, { value: true });
   }
 
+  /** Set on each generated subclass, so `instanceof NodeTimeoutError` checks the code, not just the brand. */
+  static readonly errorCode: ErrorCode | undefined = undefined;
+
+  // Brand-based so identity survives duplicate package copies and bundling.
   static override [Symbol.hasInstance](value: unknown): boolean {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+    if (typeof value !== 'object' || value === null || (value as Record<symbol, unknown>)[BRAND] !== true) return false;
+    const code = (this as unknown as { errorCode?: ErrorCode }).errorCode;
+    return code === undefined || (value as PenguiflowError).code === code;
   }
 
   toJSON(): PenguiflowErrorJSON {
