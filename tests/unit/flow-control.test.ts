@@ -15,7 +15,6 @@ import {
   type FlowEvent,
   type FlowOutput,
   type Message,
-  type StreamChunk,
 } from '../../src/index.js';
 
 const flows: Flow[] = [];
