@@ -3,4 +3,5 @@ export * from './state-store.js';
 export * from './store-capabilities.js';
 export * from './message-bus.js';
 export * from './remote-transport.js';
+export * from './serializer.js';
 export * from './store-extras.js';

@@ -63,6 +63,8 @@ export interface Subscription {
 export interface DeadLetter {
   id: string;
   topic: string;
+  /** Consumer group the envelope died in; `retryDeadLetter` hands it back to that group. */
+  group?: string;
   envelope: BusEnvelope | null;
   /** Raw bytes (base64) when the envelope could not be decoded. */
   raw?: string;

@@ -1,0 +1,345 @@
+import { BusUnavailableError, DecodeFailedError } from '../../errors/index.js';
+import type {
+  BusEnvelope,
+  ConsumableBus,
+  ConsumeOptions,
+  DeadLetter,
+  Delivery,
+  Subscription,
+} from '../../protocols/message-bus.js';
+import type { Serializer } from '../../protocols/serializer.js';
+import { bytesToBase64, decodeEnvelope, jsonSerializer } from '../../distributed/codec.js';
+import {
+  ConsumerSlots,
+  createDelivery,
+  errorSummary,
+  resolveConsumeOptions,
+  type ResolvedConsumeOptions,
+} from '../../distributed/bus-consumer.js';
+
+export interface InMemoryMessageBusOptions {
+  /** Envelopes are serialised on publish so consumers get a copy, as on a real broker. Default: JSON codec. */
+  serializer?: Serializer;
+  /** Retained envelopes per topic that no group has read yet are capped here (oldest dropped). Default 100,000. */
+  maxRetained?: number;
+}
+
+interface Job {
+  seq: number;
+  bytes: Uint8Array;
+  deliveryCount: number;
+  availableAt: number;
+  lastError?: { code: string; message: string };
+  /** Changes on every delivery so a stale ack/nack from an expired lease is ignored. */
+  token: number;
+  leaseTimer?: ReturnType<typeof setTimeout>;
+}
+
+interface Consumer {
+  options: ResolvedConsumeOptions;
+  slots: ConsumerSlots;
+  handler: (delivery: Delivery) => Promise<void>;
+  open: boolean;
+}
+
+interface GroupState {
+  name: string;
+  /** Next unread position in the topic log (absolute sequence). */
+  cursor: number;
+  ready: Job[];
+  pending: Map<number, Job>;
+  consumers: Consumer[];
+  nextConsumer: number;
+  wakeTimer?: ReturnType<typeof setTimeout>;
+}
+
+interface TopicState {
+  /** log[i] has sequence `base + i`. */
+  log: Uint8Array[];
+  base: number;
+  groups: Map<string, GroupState>;
+  dead: (DeadLetter & { group: string; bytes: Uint8Array })[];
+}
+
+/**
+ * The reference {@link ConsumableBus}, in process: consumer groups, leases
+ * with redelivery, delivery counts, dead letters and draining close, with the
+ * same semantics as the broker adapters. Every published envelope stays
+ * observable in {@link published} for tests.
+ *
+ * A new group starts from the oldest retained envelope of its topic.
+ *
+ * @example
+ * const bus = new InMemoryMessageBus();
+ * await bus.consume('summarize', 'workers', async (d) => { console.log(d.envelope.id) });
+ * await bus.publish({ id: 'e1', topic: 'summarize', message });
+ */
+export class InMemoryMessageBus implements ConsumableBus {
+  /** Every envelope published, in order (the caller's objects). */
+  readonly published: BusEnvelope[] = [];
+  private readonly topics = new Map<string, TopicState>();
+  private readonly subscriptions = new Set<Subscription>();
+  private readonly listeners = new Set<(envelope: BusEnvelope) => void>();
+  private readonly serializer: Serializer;
+  private readonly maxRetained: number;
+  private closed = false;
+  private seq = 0;
+  private tokens = 0;
+
+  constructor(options: InMemoryMessageBusOptions = {}) {
+    this.serializer = options.serializer ?? jsonSerializer;
+    this.maxRetained = options.maxRetained ?? 100_000;
+  }
+
+  /** Envelopes published to `topic` so far. */
+  publishedTo(topic: string): BusEnvelope[] {
+    return this.published.filter((e) => e.topic === topic);
+  }
+
+  /** Calls `listener` with every envelope published from now on; returns an unsubscribe function. */
+  onPublish(listener: (envelope: BusEnvelope) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async publish(envelope: BusEnvelope): Promise<void> {
+    if (this.closed) throw new BusUnavailableError('The in-memory bus is closed');
+    const bytes = this.serializer.encode(envelope);
+    this.published.push(envelope);
+    for (const listener of this.listeners) listener(envelope);
+    this.append(envelope.topic, bytes);
+  }
+
+  /** Appends raw bytes to a topic as if a foreign producer wrote them (tests of undecodable input). */
+  async publishRaw(topic: string, bytes: Uint8Array): Promise<void> {
+    if (this.closed) throw new BusUnavailableError('The in-memory bus is closed');
+    this.append(topic, bytes.slice());
+  }
+
+  async consume(
+    topic: string,
+    group: string,
+    handler: (delivery: Delivery) => Promise<void>,
+    options?: ConsumeOptions,
+  ): Promise<Subscription> {
+    if (this.closed) throw new BusUnavailableError('The in-memory bus is closed');
+    const resolved = resolveConsumeOptions(options);
+    const state = this.groupState(topic, group);
+    const slots = new ConsumerSlots(resolved.concurrency, undefined, () => this.pump(topic, state));
+    const consumer: Consumer = { options: resolved, slots, handler, open: true };
+    state.consumers.push(consumer);
+    let closing: Promise<void> | undefined;
+    const subscription: Subscription = {
+      close: () => {
+        closing ??= (async () => {
+          consumer.open = false;
+          state.consumers = state.consumers.filter((c) => c !== consumer);
+          await consumer.slots.drain();
+          this.subscriptions.delete(subscription);
+        })();
+        return closing;
+      },
+    };
+    this.subscriptions.add(subscription);
+    resolved.signal?.addEventListener('abort', () => void subscription.close(), { once: true });
+    queueMicrotask(() => this.pump(topic, state));
+    return subscription;
+  }
+
+  async listDeadLetters(topic: string, limit = 100): Promise<DeadLetter[]> {
+    const dead = this.topics.get(topic)?.dead ?? [];
+    return dead.slice(0, limit).map(({ bytes: _bytes, ...letter }) => ({ ...letter }));
+  }
+
+  async retryDeadLetter(topic: string, id: string): Promise<boolean> {
+    const state = this.topics.get(topic);
+    const index = state?.dead.findIndex((d) => d.id === id) ?? -1;
+    if (!state || index < 0) return false;
+    const [letter] = state.dead.splice(index, 1);
+    const group = this.groupState(topic, letter!.group);
+    group.ready.push({ seq: ++this.seq, bytes: letter!.bytes, deliveryCount: 0, availableAt: 0, token: 0 });
+    queueMicrotask(() => this.pump(topic, group));
+    return true;
+  }
+
+  /** Stops every subscription (waiting for in-flight handlers) and rejects later publishes. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.subscriptions].map((s) => s.close()));
+    for (const topic of this.topics.values()) {
+      for (const group of topic.groups.values()) {
+        clearTimeout(group.wakeTimer);
+        for (const job of group.pending.values()) clearTimeout(job.leaseTimer);
+      }
+    }
+  }
+
+  private topicState(topic: string): TopicState {
+    let state = this.topics.get(topic);
+    if (!state) {
+      state = { log: [], base: 0, groups: new Map(), dead: [] };
+      this.topics.set(topic, state);
+    }
+    return state;
+  }
+
+  private groupState(topic: string, group: string): GroupState {
+    const t = this.topicState(topic);
+    let state = t.groups.get(group);
+    if (!state) {
+      state = { name: group, cursor: t.base, ready: [], pending: new Map(), consumers: [], nextConsumer: 0 };
+      t.groups.set(group, state);
+    }
+    return state;
+  }
+
+  private append(topic: string, bytes: Uint8Array): void {
+    const t = this.topicState(topic);
+    t.log.push(bytes);
+    this.trim(t);
+    for (const group of t.groups.values()) queueMicrotask(() => this.pump(topic, group));
+  }
+
+  /** Drops log entries every group has read, and the oldest beyond `maxRetained`. */
+  private trim(t: TopicState): void {
+    // with no group yet, everything is kept (up to maxRetained) for the first group to read
+    let keepFrom = t.groups.size === 0 ? t.base : t.base + t.log.length;
+    for (const g of t.groups.values()) keepFrom = Math.min(keepFrom, g.cursor);
+    keepFrom = Math.max(keepFrom, t.base + t.log.length - this.maxRetained);
+    if (keepFrom > t.base) {
+      t.log.splice(0, keepFrom - t.base);
+      t.base = keepFrom;
+      for (const g of t.groups.values()) g.cursor = Math.max(g.cursor, t.base);
+    }
+  }
+
+  private nextJob(t: TopicState, g: GroupState, now: number): Job | undefined {
+    const readyIndex = g.ready.findIndex((j) => j.availableAt <= now);
+    if (readyIndex >= 0) return g.ready.splice(readyIndex, 1)[0];
+    if (g.cursor < t.base + t.log.length) {
+      const bytes = t.log[g.cursor - t.base]!;
+      g.cursor++;
+      return { seq: ++this.seq, bytes, deliveryCount: 0, availableAt: 0, token: 0 };
+    }
+    return undefined;
+  }
+
+  private pickConsumer(g: GroupState): Consumer | undefined {
+    for (let i = 0; i < g.consumers.length; i++) {
+      const c = g.consumers[(g.nextConsumer + i) % g.consumers.length]!;
+      if (c.open && c.slots.free > 0) {
+        g.nextConsumer = (g.nextConsumer + i + 1) % g.consumers.length;
+        return c;
+      }
+    }
+    return undefined;
+  }
+
+  private pump(topic: string, g: GroupState): void {
+    const t = this.topicState(topic);
+    const now = Date.now();
+    for (;;) {
+      const consumer = this.pickConsumer(g);
+      if (!consumer) break;
+      const job = this.nextJob(t, g, now);
+      if (!job) break;
+      this.deliver(topic, t, g, consumer, job);
+    }
+    this.trim(t);
+    this.scheduleWake(topic, g, now);
+  }
+
+  private scheduleWake(topic: string, g: GroupState, now: number): void {
+    clearTimeout(g.wakeTimer);
+    g.wakeTimer = undefined;
+    if (g.ready.length === 0 || this.closed) return;
+    const next = Math.min(...g.ready.map((j) => j.availableAt));
+    g.wakeTimer = setTimeout(() => this.pump(topic, g), Math.max(0, next - now));
+  }
+
+  private deliver(topic: string, t: TopicState, g: GroupState, consumer: Consumer, job: Job): void {
+    const { leaseMs, maxDeliveries } = consumer.options;
+    job.deliveryCount++;
+    if (job.deliveryCount > maxDeliveries) {
+      this.deadLetter(t, topic, g, job, null, job.lastError ?? { code: 'LEASE_EXPIRED', message: 'Lease expired on every delivery' });
+      return;
+    }
+    let envelope: BusEnvelope;
+    try {
+      envelope = decodeEnvelope(job.bytes, this.serializer);
+    } catch (error) {
+      const decodeError = error instanceof DecodeFailedError ? error : new DecodeFailedError(undefined, { cause: error });
+      this.deadLetter(t, topic, g, job, null, errorSummary(decodeError));
+      return;
+    }
+    const token = ++this.tokens;
+    job.token = token;
+    g.pending.set(job.seq, job);
+    job.leaseTimer = setTimeout(() => {
+      if (g.pending.get(job.seq)?.token !== token) return;
+      g.pending.delete(job.seq);
+      job.lastError = { code: 'LEASE_EXPIRED', message: `Not acked within ${leaseMs} ms` };
+      job.availableAt = 0;
+      g.ready.push(job);
+      this.pump(topic, g);
+    }, leaseMs);
+    const isCurrent = () => g.pending.get(job.seq)?.token === token;
+    const settle = () => {
+      clearTimeout(job.leaseTimer);
+      g.pending.delete(job.seq);
+    };
+    const delivery = createDelivery(envelope, job.deliveryCount, {
+      ack: async () => {
+        if (isCurrent()) settle();
+      },
+      nack: async (error, delayMs) => {
+        if (!isCurrent()) return;
+        settle();
+        job.lastError = errorSummary(error);
+        if (job.deliveryCount >= maxDeliveries) {
+          this.deadLetter(t, topic, g, job, envelope, job.lastError);
+          return;
+        }
+        job.availableAt = Date.now() + delayMs;
+        g.ready.push(job);
+        queueMicrotask(() => this.pump(topic, g));
+      },
+    });
+    consumer.slots.run(delivery, consumer.handler);
+  }
+
+  private deadLetter(
+    t: TopicState,
+    topic: string,
+    g: GroupState,
+    job: Job,
+    envelope: BusEnvelope | null,
+    error: { code: string; message: string },
+  ): void {
+    let decoded = envelope;
+    if (decoded === null) {
+      try {
+        decoded = decodeEnvelope(job.bytes, this.serializer);
+      } catch {
+        decoded = null;
+      }
+    }
+    const letter: DeadLetter & { group: string; bytes: Uint8Array } = {
+      id: `dl-${job.seq}-${job.deliveryCount}`,
+      topic,
+      group: g.name,
+      envelope: decoded,
+      error,
+      deliveryCount: job.deliveryCount,
+      deadAt: Date.now(),
+      bytes: job.bytes,
+    };
+    if (decoded === null) letter.raw = bytesToBase64(job.bytes);
+    t.dead.push(letter);
+  }
+}
+
+/** Factory form of {@link InMemoryMessageBus}. */
+export function createInMemoryMessageBus(options?: InMemoryMessageBusOptions): InMemoryMessageBus {
+  return new InMemoryMessageBus(options);
+}
