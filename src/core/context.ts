@@ -64,7 +64,8 @@ export class NodeContextImpl implements NodeContext {
 
   async emit(payload: unknown, options?: EmitOptions): Promise<void> {
     if (this.closed || this.trace.cancelled) return;
-    await this.runner.forward(this.message, payload, options, this.trace);
+    const wait = this.runner.forward(this.message, payload, options, this.trace);
+    if (wait !== undefined) await wait;
   }
 
   async stream(data: unknown, options?: StreamOptions): Promise<void> {

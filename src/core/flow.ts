@@ -13,7 +13,7 @@ import type { StateStore, StoredEvent } from '../protocols/state-store.js';
 import type { FlowEvent, FlowEventType, FlowMiddleware } from './events.js';
 import { buildGraph, type FlowGraph } from './graph.js';
 import { nextId } from './ids.js';
-import { Mailbox, type FlowOutput, type MailboxEntry } from './mailbox.js';
+import { FetchReader, Mailbox, type FlowOutput, type MailboxEntry, type Reader } from './mailbox.js';
 import { assertValidMessage, type Message } from './message.js';
 import type { EdgeSpec, Node } from './node.js';
 import { BoundedQueue, CLOSED } from './queue.js';
@@ -74,8 +74,9 @@ export class Flow {
   private state: State = 'created';
   /** @internal */ readonly queues = new Map<string, BoundedQueue<Message>>();
   private readonly runners = new Map<string, NodeRunner>();
-  private readonly traces = new Map<string, TraceState>();
+  /** One mailbox per trace id with outputs, readers or running work; `active` holds the live trace. */
   private readonly mailboxes = new Map<string, Mailbox>();
+  private activeTraces = 0;
   private readonly middlewares: FlowMiddleware[];
   private readonly recorder: EventRecorder | undefined;
   private readonly bus: MessageBus | undefined;
@@ -128,7 +129,8 @@ export class Flow {
         if (next === CLOSED) return;
         msg = next;
       }
-      await runner.process(msg);
+      const running = runner.process(msg);
+      if (running !== undefined) await running;
       if (this.recorder?.isFull) await this.recorder.waitForSpace();
     }
   }
@@ -140,7 +142,8 @@ export class Flow {
     const targets = this.ingress(msg, options);
     const trace = this.openTrace(msg);
     for (let i = 0; i < targets.length; i++) {
-      await this.enqueue(targets[i]!, i === 0 ? msg : { ...msg, id: nextId('m') }, trace, undefined);
+      const wait = this.enqueue(targets[i]!, i === 0 ? msg : { ...msg, id: nextId('m') }, trace, undefined);
+      if (wait !== undefined) await wait;
     }
   }
 
@@ -168,28 +171,27 @@ export class Flow {
   }
 
   private openTrace(msg: Message): TraceState {
-    let trace = this.traces.get(msg.traceId);
-    if (trace !== undefined) {
-      if (trace.tenant !== msg.headers.tenant) {
-        throw new InvalidMessageError('This trace id belongs to another tenant', { details: { field: 'traceId' } });
-      }
-      return trace;
-    }
     let mailbox = this.mailboxes.get(msg.traceId);
     if (mailbox === undefined) {
-      mailbox = new Mailbox();
+      mailbox = new Mailbox(msg.traceId, this.dispose);
       this.mailboxes.set(msg.traceId, mailbox);
       if (this.mailboxes.size > this.maxRetainedTraces) this.evictMailboxes();
+    } else if (mailbox.active !== undefined) {
+      if (mailbox.active.tenant !== msg.headers.tenant) {
+        throw new InvalidMessageError('This trace id belongs to another tenant', { details: { field: 'traceId' } });
+      }
+      return mailbox.active;
     }
-    trace = new TraceState(msg.traceId, msg.headers.tenant, ++mailbox.rounds);
-    this.traces.set(msg.traceId, trace);
+    const trace = new TraceState(msg.traceId, msg.headers.tenant, ++mailbox.rounds);
+    mailbox.active = trace;
+    this.activeTraces++;
     return trace;
   }
 
   private evictMailboxes(): void {
-    for (const [traceId] of this.mailboxes) {
+    for (const [traceId, mailbox] of this.mailboxes) {
       if (this.mailboxes.size <= this.maxRetainedTraces) return;
-      if (!this.traces.has(traceId)) this.mailboxes.delete(traceId);
+      if (mailbox.active === undefined) this.mailboxes.delete(traceId);
     }
   }
 
@@ -201,12 +203,12 @@ export class Flow {
     this.pendingTotal++;
   }
 
-  /** @internal Puts a message on a node's queue, waiting for space. */
-  async enqueue(target: string, msg: Message, trace: TraceState, source: string | undefined): Promise<void> {
+  /** @internal Puts a message on a node's queue; returns a promise only when it has to wait for space. */
+  enqueue(target: string, msg: Message, trace: TraceState, source: string | undefined): Promise<void> | undefined {
     this.track(trace);
     if (this.bus !== undefined) this.publishCopy(source, target, msg);
     const queue = this.queues.get(target)!;
-    if (!queue.tryPut(msg)) await queue.put(msg);
+    return queue.tryPut(msg) ? undefined : queue.put(msg);
   }
 
   /** @internal A message finished (ran, was dropped or skipped). */
@@ -219,7 +221,7 @@ export class Flow {
 
   /** @internal */
   trace(traceId: string): TraceState | undefined {
-    return this.traces.get(traceId);
+    return this.mailboxes.get(traceId)?.active;
   }
 
   /** @internal Delivers an output to whoever fetches the trace. */
@@ -228,16 +230,17 @@ export class Flow {
   }
 
   private traceIdle(trace: TraceState): void {
-    this.traces.delete(trace.traceId);
+    const mailbox = this.mailboxes.get(trace.traceId);
+    if (mailbox !== undefined && mailbox.active === trace) mailbox.active = undefined;
+    this.activeTraces--;
     this.event('trace_complete', trace, undefined, { extra: { status: trace.status } });
     if (trace.cancelled) {
       this.event('trace_cancel_finish', trace);
       for (const w of trace.cancelWaiters ?? []) w();
     }
-    const mailbox = this.mailboxes.get(trace.traceId);
     if (mailbox !== undefined) {
       mailbox.push({ output: null, round: trace.round });
-      if (mailbox.isIdle) this.mailboxes.delete(trace.traceId);
+      if (mailbox.isDisposable) this.dispose(mailbox);
     }
   }
 
@@ -269,41 +272,31 @@ export class Flow {
   fetch(options: FetchOptions): Promise<Message> {
     const { traceId, signal, timeoutMs } = options;
     const mailbox = this.mailboxFor(traceId);
+    if (signal === undefined && timeoutMs === undefined) {
+      return new Promise<Message>((resolve, reject) => mailbox.read(new FetchReader(resolve, reject)));
+    }
     return new Promise<Message>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const finish = () => {
+      const done = () => {
         if (timer !== undefined) clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
-        this.releaseMailbox(traceId, mailbox);
       };
-      const onEntry = (entry: MailboxEntry): void => {
-        const out = entry.output;
-        if (out === null) {
-          if (this.isStaleEnd(mailbox, entry, traceId)) return mailbox.take(onEntry);
-          finish();
-          return reject(new NoResultError(`Trace ${traceId} finished without a result`, { details: { traceId } }));
-        }
-        if (out.kind === 'chunk') return mailbox.take(onEntry);
-        mailbox.consumedRound = Math.max(mailbox.consumedRound, entry.round);
-        finish();
-        if (out.kind === 'result') resolve(out.message);
-        else reject(out.error);
+      const reader = new FetchReader(resolve, reject, done);
+      const giveUp = (error: unknown) => {
+        mailbox.forget(reader);
+        done();
+        reject(error);
       };
-      const onAbort = () => {
-        mailbox.forget(onEntry);
-        finish();
-        reject(signal?.reason ?? new TraceCancelledError('fetch aborted'));
-      };
+      const onAbort = () => giveUp(signal?.reason ?? new TraceCancelledError('fetch aborted'));
       if (signal?.aborted) return onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
       if (timeoutMs !== undefined) {
-        timer = setTimeout(() => {
-          mailbox.forget(onEntry);
-          finish();
-          reject(new NoResultError(`No result for trace ${traceId} within ${timeoutMs} ms`, { details: { traceId, timeoutMs } }));
-        }, timeoutMs);
+        timer = setTimeout(
+          () => giveUp(new NoResultError(`No result for trace ${traceId} within ${timeoutMs} ms`, { details: { traceId, timeoutMs } })),
+          timeoutMs,
+        );
       }
-      mailbox.take(onEntry);
+      mailbox.read(reader);
     });
   }
 
@@ -313,56 +306,49 @@ export class Flow {
    */
   async *outputs(traceId: string, options: { signal?: AbortSignal } = {}): AsyncGenerator<FlowOutput, void, undefined> {
     const mailbox = this.mailboxFor(traceId);
+    const signal = options.signal;
     try {
       for (;;) {
         const entry = await new Promise<MailboxEntry>((resolve, reject) => {
-          const signal = options.signal;
           if (signal?.aborted) return reject(signal.reason);
+          const reader: Reader = {
+            offer(e) {
+              signal?.removeEventListener('abort', onAbort);
+              resolve(e);
+              return true;
+            },
+          };
           const onAbort = () => {
-            mailbox.forget(onEntry);
+            mailbox.forget(reader);
             reject(signal?.reason);
           };
-          const onEntry = (e: MailboxEntry) => {
-            signal?.removeEventListener('abort', onAbort);
-            resolve(e);
-          };
           signal?.addEventListener('abort', onAbort, { once: true });
-          mailbox.take(onEntry);
+          mailbox.read(reader);
         });
         if (entry.output === null) {
-          const active = this.traces.get(traceId);
-          if (active !== undefined && active.round > entry.round) continue;
+          if (mailbox.active !== undefined && mailbox.active.round > entry.round) continue;
           return;
         }
-        if (entry.output.kind !== 'chunk') mailbox.consumedRound = Math.max(mailbox.consumedRound, entry.round);
+        if (entry.output.kind !== 'chunk' && entry.round > mailbox.consumedRound) mailbox.consumedRound = entry.round;
         yield entry.output;
       }
     } finally {
-      this.releaseMailbox(traceId, mailbox);
+      if (mailbox.isDisposable) this.dispose(mailbox);
     }
-  }
-
-  /** An end marker is stale when its round already gave its reader a result, or a newer round is running. */
-  private isStaleEnd(mailbox: Mailbox, entry: MailboxEntry, traceId: string): boolean {
-    if (entry.round <= mailbox.consumedRound) return true;
-    const active = this.traces.get(traceId);
-    return active !== undefined && active.round > entry.round;
   }
 
   private mailboxFor(traceId: string): Mailbox {
     let mailbox = this.mailboxes.get(traceId);
     if (mailbox === undefined) {
-      mailbox = new Mailbox();
+      mailbox = new Mailbox(traceId, this.dispose);
       this.mailboxes.set(traceId, mailbox);
     }
     return mailbox;
   }
 
-  private releaseMailbox(traceId: string, mailbox: Mailbox): void {
-    if (mailbox.isIdle && !this.traces.has(traceId) && this.mailboxes.get(traceId) === mailbox) {
-      this.mailboxes.delete(traceId);
-    }
-  }
+  private readonly dispose = (mailbox: Mailbox): void => {
+    if (this.mailboxes.get(mailbox.traceId) === mailbox) this.mailboxes.delete(mailbox.traceId);
+  };
 
   /** Emits and waits for the first result: one round trip. */
   async call(msg: Message, options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<Message> {
@@ -384,7 +370,7 @@ export class Flow {
    * trace is unknown, finished, or already being cancelled.
    */
   async cancel(traceId: string): Promise<boolean> {
-    const trace = this.traces.get(traceId);
+    const trace = this.mailboxes.get(traceId)?.active;
     if (trace === undefined || trace.cancelled) return false;
     trace.cancelled = true;
     this.event('trace_cancel_start', trace, undefined, { tracePending: trace.pending, traceInflight: trace.inflight });
@@ -418,7 +404,10 @@ export class Flow {
       const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), options.timeoutMs ?? 30_000)));
       const ok = await Promise.race([drained, timedOut]);
       clearTimeout(timer);
-      if (!ok) await Promise.all([...this.traces.keys()].map((id) => this.cancel(id)));
+      if (!ok) {
+        const live = [...this.mailboxes.values()].filter((m) => m.active !== undefined).map((m) => m.traceId);
+        await Promise.all(live.map((id) => this.cancel(id)));
+      }
     }
     for (const queue of this.queues.values()) queue.close();
     await Promise.all(this.workers);
@@ -444,11 +433,11 @@ export class Flow {
 
   /** True while the trace has work queued or running. */
   isTraceActive(traceId: string): boolean {
-    return this.traces.has(traceId);
+    return this.mailboxes.get(traceId)?.active !== undefined;
   }
 
   get stats(): FlowStats {
-    return { store: this.recorder?.stats, ...this.counters, activeTraces: this.traces.size };
+    return { store: this.recorder?.stats, ...this.counters, activeTraces: this.activeTraces };
   }
 
   // ---------------------------------------------------------------- events

@@ -1,5 +1,6 @@
-import type { PenguiflowError } from '../errors/index.js';
+import { NoResultError, type PenguiflowError } from '../errors/index.js';
 import type { Message, StreamChunk } from './message.js';
+import type { TraceState } from './trace.js';
 
 /** What a trace produces for its caller, in order. */
 export type FlowOutput =
@@ -7,43 +8,100 @@ export type FlowOutput =
   | { kind: 'result'; message: Message }
   | { kind: 'error'; error: PenguiflowError };
 
-/** One mailbox entry: an output, or `null` marking that round `round` ran out of work. */
+/** A mailbox entry: an output, or `output: null` marking that round `round` ran out of work. */
 export interface MailboxEntry {
   output: FlowOutput | null;
   round: number;
 }
 
+/** Someone waiting on the mailbox. `offer` returns true when it is done and leaves. */
+export interface Reader {
+  offer(entry: MailboxEntry, mailbox: Mailbox): boolean;
+}
+
 /**
  * The outputs of one trace id waiting for `fetch`/`outputs`, across round
- * trips. `consumedRound` is the last round a reader took a result or error
- * from; the end marker of such a round is stale for later readers.
+ * trips, plus the trace's live state while it has work. `consumedRound` is
+ * the last round a reader took a result or error from: the end marker of such
+ * a round is stale for later readers.
  */
 export class Mailbox {
   private entries: MailboxEntry[] = [];
-  private waiters: ((entry: MailboxEntry) => void)[] = [];
+  private readers: Reader[] = [];
   rounds = 0;
   consumedRound = 0;
+  /** The trace's state while it has work queued or running. */
+  active: TraceState | undefined;
+
+  constructor(
+    readonly traceId: string,
+    /** Called when a reader leaves and nothing else needs this mailbox. */
+    private readonly onDisposable: (mailbox: Mailbox) => void,
+  ) {}
 
   push(entry: MailboxEntry): void {
-    const waiter = this.waiters.shift();
-    if (waiter !== undefined) waiter(entry);
-    else if (entry.output !== null || entry.round > this.consumedRound) this.entries.push(entry);
+    const reader = this.readers[0];
+    if (reader !== undefined) {
+      // The first reader sees the entry; a fetch passes over chunks and stale end markers.
+      if (reader.offer(entry, this)) {
+        this.readers.shift();
+        if (this.isDisposable) this.onDisposable(this);
+      }
+      return;
+    }
+    if (entry.output !== null || entry.round > this.consumedRound) this.entries.push(entry);
   }
 
-  /** Calls `waiter` with the next entry, now or when one arrives. */
-  take(waiter: (entry: MailboxEntry) => void): void {
-    const entry = this.entries.shift();
-    if (entry !== undefined) waiter(entry);
-    else this.waiters.push(waiter);
+  /** Serves `reader` from queued entries, then parks it until more arrive. */
+  read(reader: Reader): void {
+    while (this.entries.length > 0) {
+      if (reader.offer(this.entries.shift()!, this)) {
+        if (this.isDisposable) this.onDisposable(this);
+        return;
+      }
+    }
+    this.readers.push(reader);
   }
 
-  /** Withdraws a waiter that gave up (abort, timeout). */
-  forget(waiter: (entry: MailboxEntry) => void): void {
-    const i = this.waiters.indexOf(waiter);
-    if (i >= 0) this.waiters.splice(i, 1);
+  /** Withdraws a reader that gave up (abort, timeout). */
+  forget(reader: Reader): void {
+    const i = this.readers.indexOf(reader);
+    if (i >= 0) this.readers.splice(i, 1);
+    if (this.isDisposable) this.onDisposable(this);
   }
 
-  get isIdle(): boolean {
-    return this.entries.length === 0 && this.waiters.length === 0;
+  /** An end marker is stale when its round already gave a reader a result, or a newer round is running. */
+  isStaleEnd(entry: MailboxEntry): boolean {
+    return entry.round <= this.consumedRound || (this.active !== undefined && this.active.round > entry.round);
+  }
+
+  /** Nothing queued, nobody waiting, no work running: the flow may forget this mailbox. */
+  get isDisposable(): boolean {
+    return this.active === undefined && this.entries.length === 0 && this.readers.length === 0;
+  }
+}
+
+/** Reader behind `flow.fetch`: skips chunks, settles on the next result or error, or NO_RESULT at the end of a round. */
+export class FetchReader implements Reader {
+  constructor(
+    readonly resolve: (message: Message) => void,
+    readonly reject: (error: unknown) => void,
+    private readonly onDone?: () => void,
+  ) {}
+
+  offer(entry: MailboxEntry, mailbox: Mailbox): boolean {
+    const out = entry.output;
+    if (out === null) {
+      if (mailbox.isStaleEnd(entry)) return false;
+      this.onDone?.();
+      this.reject(new NoResultError(`Trace ${mailbox.traceId} finished without a result`, { details: { traceId: mailbox.traceId } }));
+      return true;
+    }
+    if (out.kind === 'chunk') return false;
+    if (entry.round > mailbox.consumedRound) mailbox.consumedRound = entry.round;
+    this.onDone?.();
+    if (out.kind === 'result') this.resolve(out.message);
+    else this.reject(out.error);
+    return true;
   }
 }

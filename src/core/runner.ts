@@ -34,10 +34,14 @@ export class NodeRunner {
     this.next = successors.length > 0 ? successors : undefined;
   }
 
-  async process(msg: Message): Promise<void> {
+  /** Runs one message to completion. Returns a promise only when something had to wait. */
+  process(msg: Message): Promise<void> | undefined {
     const flow = this.flow;
     const trace = flow.trace(msg.traceId)!;
-    if (trace.cancelled) return flow.release(trace);
+    if (trace.cancelled) {
+      flow.release(trace);
+      return undefined;
+    }
     if (msg.deadline !== undefined && Date.now() >= msg.deadline) {
       flow.event('deadline_skip', trace, this.node.name, { messageId: msg.id, extra: { deadline: msg.deadline } });
       trace.failed = true;
@@ -47,83 +51,93 @@ export class NodeRunner {
           details: { node: this.node.name, traceId: msg.traceId, deadline: msg.deadline },
         }),
       });
-      return flow.release(trace);
+      flow.release(trace);
+      return undefined;
     }
     trace.inflight++;
-    try {
-      await this.attempts(msg, trace);
-    } finally {
-      trace.inflight--;
-      flow.release(trace);
-    }
+    return this.attempts(msg, trace);
   }
 
+  /*
+   * The attempt loop. Awaits are conditional on purpose: a synchronous node
+   * whose outputs fit in the next queues finishes without a microtask, which
+   * is most of the per-hop cost of a flow.
+   */
   private async attempts(msg: Message, trace: TraceState): Promise<void> {
     const flow = this.flow;
     const name = this.node.name;
     const policy = this.node.policy;
-    if (policy.validateIn !== undefined) {
-      try {
-        await validateWith(policy.validateIn, msg.payload, `Input of node "${name}"`);
-      } catch (error) {
-        return this.fail(msg, trace, error, 0);
-      }
-    }
-    for (let attempt = 0; ; attempt++) {
-      const started = flow.listening ? performance.now() : 0;
-      if (flow.listening) {
-        flow.event('node_start', trace, name, { messageId: msg.id, attempt, tracePending: trace.pending, traceInflight: trace.inflight });
-      }
-      const ctx = new NodeContextImpl(flow, this, msg, trace, attempt);
-      try {
-        let out = await this.invoke(msg, ctx, trace);
-        if (out !== undefined && policy.validateOut !== undefined) {
-          out = await validateWith(policy.validateOut, out, `Output of node "${name}"`);
+    try {
+      if (policy.validateIn !== undefined) {
+        try {
+          await validateWith(policy.validateIn, msg.payload, `Input of node "${name}"`);
+        } catch (error) {
+          return this.fail(msg, trace, error, 0);
         }
-        if (trace.cancelled) {
-          ctx.close();
-          flow.event('node_trace_cancelled', trace, name, { messageId: msg.id, attempt });
-          return;
-        }
+      }
+      for (let attempt = 0; ; attempt++) {
+        const started = flow.listening ? performance.now() : 0;
         if (flow.listening) {
-          flow.event('node_success', trace, name, { messageId: msg.id, attempt, latencyMs: performance.now() - started });
+          flow.event('node_start', trace, name, { messageId: msg.id, attempt, tracePending: trace.pending, traceInflight: trace.inflight });
         }
-        if (out !== undefined) await this.forward(msg, out, undefined, trace);
-        ctx.close();
-        const durable = flow.durablePoint();
-        if (durable !== undefined) await durable;
-        return;
-      } catch (error) {
-        ctx.close(error);
-        if (trace.cancelled) {
-          flow.event('node_trace_cancelled', trace, name, { messageId: msg.id, attempt });
-          return;
-        }
-        if (error instanceof DeadlineExceededError) {
-          flow.event('deadline_skip', trace, name, { messageId: msg.id, attempt, extra: { during: 'run' } });
-          trace.failed = true;
-          flow.deliver(trace, { kind: 'error', error });
-          return;
-        }
-        const timedOut = error instanceof NodeTimeoutError;
-        flow.event(timedOut ? 'node_timeout' : 'node_error', trace, name, {
-          messageId: msg.id,
-          attempt,
-          latencyMs: flow.listening ? performance.now() - started : undefined,
-          error: toErrorJSON(error),
-        });
-        const retryable = !(error instanceof PenguiflowError) || error.retryable;
-        if (attempt < this.maxRetries && retryable) {
-          const delayMs = backoffDelay(policy.backoff, attempt);
-          flow.event('node_retry', trace, name, { messageId: msg.id, attempt: attempt + 1, extra: { delayMs } });
-          if (!(await this.sleepUnlessCancelled(delayMs, trace))) {
+        const ctx = new NodeContextImpl(flow, this, msg, trace, attempt);
+        try {
+          let out = this.invoke(msg, ctx, trace);
+          if (out !== undefined && isThenable(out)) out = await out;
+          if (out !== undefined && policy.validateOut !== undefined) {
+            out = await validateWith(policy.validateOut, out, `Output of node "${name}"`);
+          }
+          if (trace.cancelled) {
+            ctx.close();
             flow.event('node_trace_cancelled', trace, name, { messageId: msg.id, attempt });
             return;
           }
-          continue;
+          if (flow.listening) {
+            flow.event('node_success', trace, name, { messageId: msg.id, attempt, latencyMs: performance.now() - started });
+          }
+          if (out !== undefined) {
+            const wait = this.forward(msg, out, undefined, trace);
+            if (wait !== undefined) await wait;
+          }
+          ctx.close();
+          const durable = flow.durablePoint();
+          if (durable !== undefined) await durable;
+          return;
+        } catch (error) {
+          ctx.close(error);
+          if (trace.cancelled) {
+            flow.event('node_trace_cancelled', trace, name, { messageId: msg.id, attempt });
+            return;
+          }
+          if (error instanceof DeadlineExceededError) {
+            flow.event('deadline_skip', trace, name, { messageId: msg.id, attempt, extra: { during: 'run' } });
+            trace.failed = true;
+            flow.deliver(trace, { kind: 'error', error });
+            return;
+          }
+          const timedOut = error instanceof NodeTimeoutError;
+          flow.event(timedOut ? 'node_timeout' : 'node_error', trace, name, {
+            messageId: msg.id,
+            attempt,
+            latencyMs: flow.listening ? performance.now() - started : undefined,
+            error: toErrorJSON(error),
+          });
+          const retryable = !(error instanceof PenguiflowError) || error.retryable;
+          if (attempt < this.maxRetries && retryable) {
+            const delayMs = backoffDelay(policy.backoff, attempt);
+            flow.event('node_retry', trace, name, { messageId: msg.id, attempt: attempt + 1, extra: { delayMs } });
+            if (!(await this.sleepUnlessCancelled(delayMs, trace))) {
+              flow.event('node_trace_cancelled', trace, name, { messageId: msg.id, attempt });
+              return;
+            }
+            continue;
+          }
+          return this.fail(msg, trace, error, attempt);
         }
-        return this.fail(msg, trace, error, attempt);
       }
+    } finally {
+      trace.inflight--;
+      flow.release(trace);
     }
   }
 
@@ -160,7 +174,7 @@ export class NodeRunner {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (result === null || typeof (result as Promise<unknown>)?.then !== 'function') return result;
+    if (!isThenable(result)) return result;
     const timeoutMs = this.node.policy.timeoutMs;
     const deadline = msg.deadline;
     return new Promise((resolve, reject) => {
@@ -211,8 +225,8 @@ export class NodeRunner {
     });
   }
 
-  /** Sends `payload` on: to `options.to`, else every successor, else the flow output. */
-  async forward(parent: Message, payload: unknown, options: EmitOptions | undefined, trace: TraceState): Promise<void> {
+  /** Sends `payload` on: to `options.to`, else every successor, else the flow output. Returns a promise only when it must wait. */
+  forward(parent: Message, payload: unknown, options: EmitOptions | undefined, trace: TraceState): Promise<void> | undefined {
     const flow = this.flow;
     let targets = this.next;
     let overrides: ChildOverrides | undefined;
@@ -226,13 +240,31 @@ export class NodeRunner {
     }
     if (targets === undefined) {
       flow.deliver(trace, { kind: 'result', message: childMessage(parent, payload, overrides) });
-      return;
+      return undefined;
     }
-    for (const target of targets) {
-      await flow.enqueue(target, childMessage(parent, payload, overrides), trace, this.node.name);
+    for (let i = 0; i < targets.length; i++) {
+      const wait = flow.enqueue(targets[i]!, childMessage(parent, payload, overrides), trace, this.node.name);
+      if (wait !== undefined) return this.forwardRest(wait, parent, payload, overrides, trace, targets, i + 1);
     }
-    const wait = flow.busBackpressure();
-    if (wait !== undefined) await wait;
+    return flow.busBackpressure();
+  }
+
+  private async forwardRest(
+    wait: Promise<void>,
+    parent: Message,
+    payload: unknown,
+    overrides: ChildOverrides | undefined,
+    trace: TraceState,
+    targets: readonly string[],
+    from: number,
+  ): Promise<void> {
+    await wait;
+    for (let i = from; i < targets.length; i++) {
+      const next = this.flow.enqueue(targets[i]!, childMessage(parent, payload, overrides), trace, this.node.name);
+      if (next !== undefined) await next;
+    }
+    const bus = this.flow.busBackpressure();
+    if (bus !== undefined) await bus;
   }
 
   private resolveTargets(to: string | string[]): readonly string[] {
@@ -269,4 +301,8 @@ function asFailure(error: unknown, node: string, attempt: number): PenguiflowErr
     cause: error,
     details: { node, attempts: attempt + 1 },
   });
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function';
 }
