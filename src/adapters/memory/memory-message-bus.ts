@@ -259,11 +259,11 @@ export class InMemoryMessageBus implements ConsumableBus {
 
   private deliver(topic: string, t: TopicState, g: GroupState, consumer: Consumer, job: Job): void {
     const { leaseMs, maxDeliveries } = consumer.options;
-    job.deliveryCount++;
-    if (job.deliveryCount > maxDeliveries) {
+    if (job.deliveryCount >= maxDeliveries) {
       this.deadLetter(t, topic, g, job, null, job.lastError ?? { code: 'LEASE_EXPIRED', message: 'Lease expired on every delivery' });
       return;
     }
+    job.deliveryCount++;
     let envelope: BusEnvelope;
     try {
       envelope = decodeEnvelope(job.bytes, this.serializer);

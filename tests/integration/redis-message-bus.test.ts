@@ -1,0 +1,116 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { expect, it, vi } from 'vitest';
+import { createRedisMessageBus, type RedisMessageBus } from '../../src/adapters/redis/index.js';
+import { isPenguiflowError } from '../../src/errors/index.js';
+import { describeMessageBus } from '../../src/testing/message-bus-suite.js';
+import { serviceUrl } from '../helpers/services.js';
+
+const url = await serviceUrl('redis');
+
+async function purge(prefix: string): Promise<void> {
+  const client = new Redis(url!, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await client.connect();
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+    cursor = next;
+    if (keys.length > 0) await client.del(...keys);
+  } while (cursor !== '0');
+  client.disconnect();
+}
+
+describeMessageBus<RedisMessageBus>({
+  name: 'Redis Streams',
+  skip: url ? false : 'Redis is not reachable',
+  create: () => createRedisMessageBus({ url: url!, prefix: `pft-${randomBytes(4).toString('hex')}`, blockMs: 500 }),
+  destroy: (bus) => purge(bus.prefix),
+  capabilities: {
+    rawPublish: (bus, topic, bytes) => bus.publishRaw(topic, bytes),
+    orderedPerKey: true,
+    retainsBeforeGroup: true,
+    leaseMs: 400,
+  },
+  additionalTests: (ctx) => {
+    it('reclaims with XAUTOCLAIM what a dead consumer read and never acked', async () => {
+      const bus = ctx.bus();
+      const topic = ctx.topic();
+      const group = ctx.group();
+      const { stream } = bus.keys(topic);
+      const envelope = ctx.envelope(topic);
+      await bus.client.xgroup('CREATE', stream, group, '0', 'MKSTREAM');
+      await bus.publish(envelope);
+      // a consumer in another process reads the entry, then dies (never acks)
+      const read = (await bus.client.xreadgroup('GROUP', group, 'ghost', 'COUNT', 1, 'STREAMS', stream, '>'));
+      expect(read).toHaveLength(1);
+      const got: { id: string; count: number; at: number }[] = [];
+      const start = Date.now();
+      const sub = await bus.consume(topic, group, async (d) => void got.push({ id: d.envelope.id, count: d.deliveryCount, at: Date.now() }), {
+        leaseMs: 300,
+        consumer: 'survivor',
+      });
+      await ctx.waitFor(() => got.length === 1, 10_000, 'the reclaimed entry');
+      expect(got[0]).toMatchObject({ id: envelope.id, count: 2 });
+      expect(got[0]!.at - start).toBeGreaterThanOrEqual(200);
+      await sub.close();
+      const pending = (await bus.client.xpending(stream, group)) as [number, ...unknown[]];
+      expect(pending[0]).toBe(0);
+    });
+
+    it('sends the publishes of one tick in one pipeline', async () => {
+      const bus = ctx.bus();
+      const topic = ctx.topic();
+      const spy = vi.spyOn(bus.client, 'pipeline');
+      await Promise.all(Array.from({ length: 200 }, (_, n) => bus.publish(ctx.envelope(topic, { n }))));
+      expect(spy).toHaveBeenCalledTimes(1);
+      spy.mockRestore();
+      expect(await bus.client.xlen(bus.keys(topic).stream)).toBe(200);
+    });
+
+    it('trims the stream to about maxLen', async () => {
+      const prefix = `pft-${randomBytes(4).toString('hex')}`;
+      const small = await createRedisMessageBus({ url: url!, prefix, maxLen: 100 });
+      try {
+        const topic = ctx.topic();
+        for (let i = 0; i < 10; i++) await Promise.all(Array.from({ length: 100 }, (_, n) => small.publish(ctx.envelope(topic, { n }))));
+        const len = await small.client.xlen(small.keys(topic).stream);
+        expect(len).toBeLessThan(400);
+        expect(len).toBeGreaterThanOrEqual(100);
+      } finally {
+        await small.close();
+        await purge(prefix);
+      }
+    });
+
+    it('keeps consuming after its connections are killed (ioredis reconnects)', async () => {
+      const bus = ctx.bus();
+      const topic = ctx.topic();
+      const got: string[] = [];
+      await bus.consume(topic, ctx.group(), async (d) => void got.push(d.envelope.id));
+      const first = ctx.envelope(topic);
+      await bus.publish(first);
+      await ctx.waitFor(() => got.length === 1, 10_000, 'the first delivery');
+      const admin = new Redis(url!);
+      const list = await admin.client('LIST');
+      const ids = String(list)
+        .split('\n')
+        .filter((line) => line.includes(`name=penguiflow:${bus.prefix} `))
+        .map((line) => /id=(\d+)/.exec(line)![1]!);
+      expect(ids.length).toBeGreaterThanOrEqual(2);
+      for (const id of ids) await admin.client('KILL', 'ID', id);
+      admin.disconnect();
+      const second = ctx.envelope(topic);
+      await bus.publish(second);
+      await ctx.waitFor(() => got.includes(second.id), 15_000, 'the delivery after reconnect');
+    });
+
+    it('an unreachable Redis gives one clear BusUnavailableError naming host:port, not the password', async () => {
+      const start = Date.now();
+      const error = await createRedisMessageBus({ url: 'redis://:s3cret@127.0.0.1:1', connectTimeoutMs: 2_000 }).catch((e: unknown) => e);
+      expect(Date.now() - start).toBeLessThan(5_000);
+      expect(isPenguiflowError(error, 'BUS_UNAVAILABLE')).toBe(true);
+      expect((error as Error).message).toContain('127.0.0.1:1');
+      expect(JSON.stringify(error) + String((error as Error).message)).not.toContain('s3cret');
+    });
+  },
+});
