@@ -233,11 +233,9 @@ export class Flow {
     const mailbox = this.mailboxes.get(trace.traceId);
     if (mailbox !== undefined && mailbox.active === trace) mailbox.active = undefined;
     this.activeTraces--;
+    if (trace.cancelled) this.event('trace_cancel_finish', trace);
     this.event('trace_complete', trace, undefined, { extra: { status: trace.status } });
-    if (trace.cancelled) {
-      this.event('trace_cancel_finish', trace);
-      for (const w of trace.cancelWaiters ?? []) w();
-    }
+    if (trace.cancelled) for (const w of trace.cancelWaiters ?? []) w();
     if (mailbox !== undefined) {
       mailbox.push({ output: null, round: trace.round });
       if (mailbox.isDisposable) this.dispose(mailbox);

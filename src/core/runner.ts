@@ -110,7 +110,7 @@ export class NodeRunner {
             return;
           }
           if (error instanceof DeadlineExceededError) {
-            flow.event('deadline_skip', trace, name, { messageId: msg.id, attempt, extra: { during: 'run' } });
+            flow.event('deadline_skip', trace, name, { messageId: msg.id, attempt, error: error.toJSON(), extra: { during: 'run' } });
             trace.failed = true;
             flow.deliver(trace, { kind: 'error', error });
             return;

@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+/** The `penguiflow` command. Each command lives in its own module under commands/. */
+import { Command } from 'commander';
+import { registerCommands } from './commands/index.js';
+
+const program = new Command();
+program.name('penguiflow').description('Typed async flows of nodes, in one process or across many workers.').showHelpAfterError();
+registerCommands(program);
+program.parseAsync(process.argv).catch((error: unknown) => {
+  console.error(`penguiflow: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+});
