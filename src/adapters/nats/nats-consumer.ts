@@ -1,0 +1,149 @@
+import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+import { DecodeFailedError } from '../../errors/index.js';
+import type { BusEnvelope, Delivery, Subscription } from '../../protocols/message-bus.js';
+import type { Serializer } from '../../protocols/serializer.js';
+import { decodeEnvelope } from '../../distributed/codec.js';
+import { ConsumerSlots, createDelivery, errorSummary, sleep, type ResolvedConsumeOptions } from '../../distributed/bus-consumer.js';
+import type { NatsTopicNames } from './nats-names.js';
+
+/** @internal What consumers share with their bus. */
+export interface NatsBusInternals {
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  host: string;
+  serializer: Serializer;
+  requestTimeoutMs: number;
+  names(topic: string): NatsTopicNames;
+  ensureStream(topic: string): Promise<void>;
+  deadLetter(topic: string, group: string, data: Uint8Array, count: number, error: { code: string; message: string }, raw: boolean): Promise<void>;
+}
+
+/**
+ * One subscription: a durable pull consumer per group (created or updated
+ * with `ack_wait` = lease), fetched in batches no larger than the free slots,
+ * so nothing waits in a client buffer while its lease runs.
+ */
+export class NatsConsumer implements Subscription {
+  private readonly names: NatsTopicNames;
+  private readonly slots: ConsumerSlots;
+  private readonly ownRetrySubject: string;
+  private stopped = false;
+  private batch: ConsumerMessages | undefined;
+  private loopDone: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly bus: NatsBusInternals,
+    readonly topic: string,
+    readonly group: string,
+    private readonly handler: (delivery: Delivery) => Promise<void>,
+    private readonly options: ResolvedConsumeOptions,
+    private readonly onClosed: () => void,
+  ) {
+    this.names = bus.names(topic);
+    this.ownRetrySubject = this.names.retrySubject(group);
+    this.slots = new ConsumerSlots(options.concurrency);
+    options.signal?.addEventListener('abort', () => void this.close(), { once: true });
+  }
+
+  async start(): Promise<void> {
+    await this.bus.ensureStream(this.topic);
+    const { jsm } = this.bus;
+    const durable = this.names.durable(this.group);
+    const config = {
+      durable_name: durable,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      filter_subject: this.names.filter,
+      ack_wait: nanos(this.options.leaseMs),
+      // redelivery limits are enforced here (dead letters with the last error), not by the server
+      max_deliver: -1,
+      max_ack_pending: -1,
+    };
+    try {
+      const info = await jsm.consumers.info(this.names.stream, durable);
+      if (info.config.ack_wait !== config.ack_wait) {
+        await jsm.consumers.update(this.names.stream, durable, { ack_wait: config.ack_wait });
+      }
+    } catch {
+      await jsm.consumers.add(this.names.stream, config);
+    }
+    this.loopDone = this.loop(durable);
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.stopped = true;
+      this.slots.wake();
+      await this.batch?.close().catch(() => {});
+      await this.loopDone?.catch(() => {});
+      await this.slots.drain();
+      this.onClosed();
+    })();
+    return this.closing;
+  }
+
+  private async loop(durable: string): Promise<void> {
+    let failures = 0;
+    while (!this.stopped) {
+      try {
+        await this.slots.whenFree();
+        if (this.stopped) break;
+        const consumer = await this.bus.js.consumers.get(this.names.stream, durable);
+        this.batch = await consumer.fetch({ max_messages: this.slots.free, expires: 1_000 });
+        for await (const msg of this.batch) {
+          this.dispatch(msg);
+          if (this.stopped) break;
+        }
+        failures = 0;
+      } catch {
+        if (this.stopped) break;
+        failures++;
+        await sleep(Math.min(100 * 2 ** failures, 2_000));
+      } finally {
+        this.batch = undefined;
+      }
+    }
+  }
+
+  private dispatch(msg: JsMsg): void {
+    // retried dead letters of other groups share the filter; they are not ours
+    if (msg.subject !== this.names.subject && msg.subject !== this.ownRetrySubject) {
+      msg.ack();
+      return;
+    }
+    const count = msg.info.deliveryCount;
+    if (count > this.options.maxDeliveries) {
+      const error = { code: 'LEASE_EXPIRED', message: `Lease of ${this.options.leaseMs} ms expired on every delivery` };
+      void this.deadLetter(msg, count - 1, error, false);
+      return;
+    }
+    let envelope: BusEnvelope;
+    try {
+      envelope = decodeEnvelope(msg.data, this.bus.serializer);
+    } catch (error) {
+      const e = error instanceof DecodeFailedError ? error : new DecodeFailedError(undefined, { cause: error });
+      void this.deadLetter(msg, count, errorSummary(e), true);
+      return;
+    }
+    const delivery = createDelivery(envelope, count, {
+      ack: async () => msg.ack(),
+      nack: async (error, delayMs) => {
+        if (count >= this.options.maxDeliveries) return this.deadLetter(msg, count, errorSummary(error), false);
+        msg.nak(delayMs > 0 ? delayMs : undefined);
+      },
+    });
+    this.slots.run(delivery, this.handler);
+  }
+
+  /** Stores the message in the dead-letter stream, then terminates it (no more redeliveries). */
+  private async deadLetter(msg: JsMsg, count: number, error: { code: string; message: string }, raw: boolean): Promise<void> {
+    try {
+      await this.bus.deadLetter(this.topic, this.group, msg.data, count, error, raw);
+      msg.term(error.code);
+    } catch {
+      msg.nak(1_000); // dead-letter stream unavailable: try again later rather than lose it
+    }
+  }
+}

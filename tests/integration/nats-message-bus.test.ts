@@ -1,0 +1,102 @@
+import { randomBytes } from 'node:crypto';
+import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { expect, it } from 'vitest';
+import { createNatsMessageBus, type NatsMessageBus } from '../../src/adapters/nats/index.js';
+import { isPenguiflowError } from '../../src/errors/index.js';
+import { describeMessageBus } from '../../src/testing/message-bus-suite.js';
+import { serviceUrl } from '../helpers/services.js';
+
+const url = await serviceUrl('nats');
+
+async function purge(prefix: string): Promise<void> {
+  const nc = await connect({ servers: url!, timeout: 5_000 });
+  try {
+    const jsm = await jetstreamManager(nc);
+    for await (const info of jsm.streams.list()) {
+      if (info.config.name.startsWith(`${prefix}_`)) await jsm.streams.delete(info.config.name);
+    }
+  } finally {
+    await nc.close();
+  }
+}
+
+describeMessageBus<NatsMessageBus>({
+  name: 'NATS JetStream',
+  skip: url ? false : 'NATS is not reachable',
+  create: () => createNatsMessageBus({ servers: url!, prefix: `pft${randomBytes(4).toString('hex')}`, storage: 'memory' }),
+  destroy: (bus) => purge(bus.prefix),
+  capabilities: {
+    rawPublish: (bus, topic, bytes) => bus.publishRaw(topic, bytes),
+    orderedPerKey: true,
+    retainsBeforeGroup: true,
+    leaseMs: 600,
+  },
+  additionalTests: (ctx) => {
+    it('redelivers after ack wait what a dead process fetched and never acked', async () => {
+      const bus = ctx.bus();
+      const topic = ctx.topic();
+      const group = ctx.group();
+      const envelope = ctx.envelope(topic);
+      // subscribe once so the durable exists with a 500 ms ack wait, then stop it
+      const first = await bus.consume(topic, group, async () => {}, { leaseMs: 500 });
+      await first.close();
+      await bus.publish(envelope);
+      // another process fetches the message and dies without acking
+      const names = bus.names(topic);
+      const ghost = await connect({ servers: url! });
+      const consumer = await jetstream(ghost).consumers.get(names.stream, names.durable(group));
+      const msg = await consumer.next({ expires: 2_000 });
+      expect(msg).not.toBeNull();
+      await ghost.close();
+      const got: number[] = [];
+      await bus.consume(topic, group, async (d) => void got.push(d.deliveryCount), { leaseMs: 500 });
+      await ctx.waitFor(() => got.length === 1, 10_000, 'the redelivery');
+      expect(got[0]).toBe(2);
+    });
+
+    it('de-duplicates a republished envelope id (idempotent publish)', async () => {
+      const bus = ctx.bus();
+      const topic = ctx.topic();
+      const envelope = ctx.envelope(topic);
+      await bus.publish(envelope);
+      await bus.publish(envelope);
+      const jsm = await jetstreamManager(bus.connection);
+      const info = await jsm.streams.info(bus.names(topic).stream);
+      expect(info.state.messages).toBe(1);
+    });
+
+    it('bounds in-flight publishes and still delivers all of them', async () => {
+      const small = await createNatsMessageBus({ servers: url!, prefix: `pft${randomBytes(4).toString('hex')}`, storage: 'memory', maxInFlight: 4 });
+      try {
+        const topic = ctx.topic();
+        await Promise.all(Array.from({ length: 200 }, (_, n) => small.publish(ctx.envelope(topic, { n }))));
+        const jsm = await jetstreamManager(small.connection);
+        expect((await jsm.streams.info(small.names(topic).stream)).state.messages).toBe(200);
+      } finally {
+        await small.close();
+        await purge(small.prefix);
+      }
+    });
+
+    it('uses explicit acks with ack wait = lease on a durable consumer per group', async () => {
+      const bus = ctx.bus();
+      const topic = ctx.topic();
+      const group = ctx.group();
+      await (await bus.consume(topic, group, async () => {}, { leaseMs: 1_500 })).close();
+      const jsm = await jetstreamManager(bus.connection);
+      const info = await jsm.consumers.info(bus.names(topic).stream, bus.names(topic).durable(group));
+      expect(info.config.ack_policy).toBe(AckPolicy.Explicit);
+      expect(info.config.ack_wait).toBe(1_500 * 1_000_000);
+    });
+
+    it('an unreachable NATS gives one clear BusUnavailableError naming host:port', async () => {
+      const start = Date.now();
+      const error = await createNatsMessageBus({ servers: 'nats://user:s3cret@127.0.0.1:1', connectTimeoutMs: 2_000 }).catch((e: unknown) => e);
+      expect(Date.now() - start).toBeLessThan(5_000);
+      expect(isPenguiflowError(error, 'BUS_UNAVAILABLE')).toBe(true);
+      expect((error as Error).message).toContain('127.0.0.1:1');
+      expect(JSON.stringify(error) + (error as Error).message).not.toContain('s3cret');
+    });
+  },
+});
