@@ -50,3 +50,11 @@ describe('errors', () => {
     expect(isCancellation(new NodeTimeoutError())).toBe(false);
   });
 });
+
+describe('docs/errors.md', () => {
+  it('documents every code with an anchor', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const doc = await readFile(new URL('../../docs/errors.md', import.meta.url), 'utf8');
+    for (const code of Object.keys(ERROR_TABLE)) expect(doc).toContain(`### ${code.toLowerCase()}`);
+  });
+});
