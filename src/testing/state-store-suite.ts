@@ -27,7 +27,7 @@ export interface StateStoreSuiteOptions<S extends StateStore = StateStore> {
    */
   skip?: string | Partial<Record<StateStoreSection, string>>;
   /** Backend-specific tests, run inside the suite's `describe` with the same store lifecycle. */
-  additionalTests?: (ctx: SuiteContext & { store(): S }) => void;
+  additionalTests?: (ctx: Omit<SuiteContext, 'store'> & { store(): S }) => void;
 }
 
 const SECTION_TESTS: Record<StateStoreSection, (ctx: SuiteContext) => void> = {
