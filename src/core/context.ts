@@ -1,6 +1,6 @@
 import type { PenguiflowErrorJSON } from '../errors/index.js';
 import type { FlowEventType } from './events.js';
-import type { Flow } from './flow.js';
+import type { RunnerHost } from './runner-host.js';
 import { childMessage, type Message, type StreamChunk } from './message.js';
 import type { EmitOptions, NodeContext, StreamOptions } from './node.js';
 import type { NodeRunner } from './runner.js';
@@ -16,12 +16,14 @@ export class NodeContextImpl implements NodeContext {
   private abortReason: unknown;
   private closed = false;
   private streamSeq: Map<string, number> | undefined;
+  /** @internal How many messages this attempt emitted (for deterministic child ids). */
+  outputs = 0;
 
   constructor(
-    private readonly flowRef: Flow,
+    private readonly flowRef: RunnerHost,
     private readonly runner: NodeRunner,
     readonly message: Message,
-    private readonly trace: TraceState,
+    /** @internal */ readonly trace: TraceState,
     readonly attempt: number,
   ) {}
 
@@ -64,7 +66,7 @@ export class NodeContextImpl implements NodeContext {
 
   async emit(payload: unknown, options?: EmitOptions): Promise<void> {
     if (this.closed || this.trace.cancelled) return;
-    const wait = this.runner.forward(this.message, payload, options, this.trace);
+    const wait = this.runner.forward(this, payload, options);
     if (wait !== undefined) await wait;
   }
 

@@ -19,6 +19,7 @@ import type { EdgeSpec, Node } from './node.js';
 import { BoundedQueue, CLOSED } from './queue.js';
 import { EventRecorder, type RecorderOptions, type RecorderStats } from './recorder.js';
 import { NodeRunner } from './runner.js';
+import type { EventFields, RunnerHost } from './runner-host.js';
 import { TraceState } from './trace.js';
 
 export interface FlowOptions {
@@ -67,7 +68,7 @@ const MAX_BUS_INFLIGHT = 1_000;
  * const answer = await flow.fetch({ traceId });
  * await flow.stop();
  */
-export class Flow {
+export class Flow implements RunnerHost {
   readonly name: string;
   readonly graph: FlowGraph;
   readonly stateStore: StateStore | undefined;
@@ -255,7 +256,7 @@ export class Flow {
   }
 
   /** @internal Bounds copies in flight to a slow bus. */
-  busBackpressure(): Promise<void> | undefined {
+  backpressure(): Promise<void> | undefined {
     if (this.busInflight < MAX_BUS_INFLIGHT) return undefined;
     return new Promise((resolve) => this.busWaiters.push(resolve));
   }
@@ -440,18 +441,18 @@ export class Flow {
 
   // ---------------------------------------------------------------- events
 
+  /** @internal In-process messages never run twice, so child ids need not be deterministic. */
+  childId(): undefined {
+    return undefined;
+  }
+
   /** @internal In sync durability: resolves when every event so far is committed (batches commit in order). */
   durablePoint(): Promise<void> | undefined {
     return this.recorder?.sync ? this.lastDurable : undefined;
   }
 
   /** @internal Emits a FlowEvent to middlewares and the recorder. */
-  event(
-    type: FlowEventType,
-    trace: { traceId: string; tenant: string },
-    node?: string,
-    fields?: Partial<Omit<FlowEvent, 'id' | 'type' | 'ts' | 'flow' | 'traceId' | 'tenant'>>,
-  ): void {
+  event(type: FlowEventType, trace: { traceId: string; tenant: string }, node?: string, fields?: EventFields): void {
     if (!this.listening) return;
     const event: FlowEvent = {
       id: nextId('e'),

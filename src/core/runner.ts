@@ -8,7 +8,7 @@ import {
 } from '../errors/index.js';
 import { backoffDelay, sleep } from './backoff.js';
 import { NodeContextImpl } from './context.js';
-import type { Flow } from './flow.js';
+import type { RunnerHost } from './runner-host.js';
 import { childMessage, type ChildOverrides, type Message } from './message.js';
 import type { EmitOptions, Node } from './node.js';
 import type { TraceState } from './trace.js';
@@ -25,7 +25,7 @@ export class NodeRunner {
   private readonly next: readonly string[] | undefined;
 
   constructor(
-    private readonly flow: Flow,
+    private readonly flow: RunnerHost,
     readonly node: Node,
     successors: readonly string[],
   ) {
@@ -96,7 +96,7 @@ export class NodeRunner {
             flow.event('node_success', trace, name, { messageId: msg.id, attempt, latencyMs: performance.now() - started });
           }
           if (out !== undefined) {
-            const wait = this.forward(msg, out, undefined, trace);
+            const wait = this.forward(ctx, out, undefined);
             if (wait !== undefined) await wait;
           }
           ctx.close();
@@ -226,8 +226,10 @@ export class NodeRunner {
   }
 
   /** Sends `payload` on: to `options.to`, else every successor, else the flow output. Returns a promise only when it must wait. */
-  forward(parent: Message, payload: unknown, options: EmitOptions | undefined, trace: TraceState): Promise<void> | undefined {
+  forward(ctx: NodeContextImpl, payload: unknown, options: EmitOptions | undefined): Promise<void> | undefined {
     const flow = this.flow;
+    const parent = ctx.message;
+    const trace = ctx.trace;
     let targets = this.next;
     let overrides: ChildOverrides | undefined;
     if (options !== undefined) {
@@ -239,32 +241,38 @@ export class NodeRunner {
       }
     }
     if (targets === undefined) {
-      flow.deliver(trace, { kind: 'result', message: childMessage(parent, payload, overrides) });
+      flow.deliver(trace, { kind: 'result', message: this.child(ctx, payload, overrides) });
       return undefined;
     }
     for (let i = 0; i < targets.length; i++) {
-      const wait = flow.enqueue(targets[i]!, childMessage(parent, payload, overrides), trace, this.node.name);
-      if (wait !== undefined) return this.forwardRest(wait, parent, payload, overrides, trace, targets, i + 1);
+      const wait = flow.enqueue(targets[i]!, this.child(ctx, payload, overrides), trace, this.node.name);
+      if (wait !== undefined) return this.forwardRest(wait, ctx, payload, overrides, targets, i + 1);
     }
-    return flow.busBackpressure();
+    return flow.backpressure();
+  }
+
+  private child(ctx: NodeContextImpl, payload: unknown, overrides: ChildOverrides | undefined): Message {
+    const msg = childMessage(ctx.message, payload, overrides);
+    const id = this.flow.childId(ctx.message, this.node.name, ctx.outputs++);
+    if (id !== undefined) msg.id = id;
+    return msg;
   }
 
   private async forwardRest(
     wait: Promise<void>,
-    parent: Message,
+    ctx: NodeContextImpl,
     payload: unknown,
     overrides: ChildOverrides | undefined,
-    trace: TraceState,
     targets: readonly string[],
     from: number,
   ): Promise<void> {
     await wait;
     for (let i = from; i < targets.length; i++) {
-      const next = this.flow.enqueue(targets[i]!, childMessage(parent, payload, overrides), trace, this.node.name);
+      const next = this.flow.enqueue(targets[i]!, this.child(ctx, payload, overrides), ctx.trace, this.node.name);
       if (next !== undefined) await next;
     }
-    const bus = this.flow.busBackpressure();
-    if (bus !== undefined) await bus;
+    const slow = this.flow.backpressure();
+    if (slow !== undefined) await slow;
   }
 
   private resolveTargets(to: string | string[]): readonly string[] {
