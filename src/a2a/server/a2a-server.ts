@@ -1,0 +1,260 @@
+/**
+ * `createA2AServer`: a flow served as an A2A v1.0 agent over JSON-RPC,
+ * HTTP+JSON/REST and SSE, with the v0.3 JSON-RPC dialect on the same endpoint.
+ *
+ * Built on Node's `http` module with a ten-route matcher rather than express:
+ * the routes are fixed by the spec, SSE needs direct control of the socket
+ * (backpressure, idle cut-off, close detection), the body limit must apply
+ * before any parsing, and the per-request overhead is what the benchmark
+ * compares against the SDK's express server. `handler` is a plain
+ * `(req, res)` function, so it also mounts inside express or any Node server.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { InvalidOptionsError } from '../../errors/index.js';
+import type { StateStore } from '../../protocols/state-store.js';
+import { hasTaskStore } from '../../protocols/store-capabilities.js';
+import {
+  A2A_PROTOCOL_VERSION,
+  AGENT_CARD_PATH,
+  DEADLINE_HEADER,
+  JSON_CONTENT_TYPE,
+  LEGACY_AGENT_CARD_PATH,
+  PENGUIFLOW_EXTENSION_URI,
+  TENANT_HEADER,
+  TRACE_HEADER,
+} from '../protocol/constants.js';
+import { A2AProtocolError, toRestError } from '../protocol/errors.js';
+import { cardToLegacy } from '../protocol/legacy.js';
+import type { A2AMessage, AgentCard } from '../protocol/types.js';
+import { isObject } from '../protocol/validate.js';
+import { buildCard, JSONRPC_PATH, REST_PATH, type A2ACardOptions } from './agent-card.js';
+import type { BindingContext } from './binding-context.js';
+import type { A2AFlowHandle } from './flow-handle.js';
+import { header, requestedVersion, sendJson } from './http-io.js';
+import { handleJsonRpc } from './jsonrpc-binding.js';
+import { A2AOperations } from './operations.js';
+import { handleRest } from './rest-binding.js';
+import { TaskManager, type PayloadCodec, type RequestScope } from './task-manager.js';
+
+/** Who is calling, as decided by the `auth` hook. */
+export interface A2APrincipal {
+  tenant: string;
+  subject?: string;
+}
+
+export interface A2AServerLimits {
+  /** Default 1 MiB. Larger bodies get 413 (REST) or 413 + -32600 (JSON-RPC). */
+  maxBodyBytes?: number;
+  /** Concurrent SSE streams; past it 503 + RESOURCE_EXHAUSTED. Default 256. */
+  maxStreams?: number;
+  /** A stream with no task event for this long is closed (resubscribe with Last-Event-ID). Default 300 s. */
+  streamIdleTimeoutMs?: number;
+  /** SSE comment heartbeat. Default 15 s. */
+  heartbeatMs?: number;
+  /** Time to receive a whole request (headers and body). Default 30 s. */
+  requestTimeoutMs?: number;
+  /** Longest a blocking SendMessage waits before returning the task as it is. Default 60 s. */
+  blockingTimeoutMs?: number;
+  /** Unsent SSE bytes past which a slow consumer is disconnected. Default 4 MiB. */
+  maxBufferedStreamBytes?: number;
+}
+
+export interface A2AServerOptions {
+  /** The flow to serve (a penguiflow `Flow`, or anything with emit/outputs/cancel). */
+  flow: A2AFlowHandle;
+  card: A2ACardOptions;
+  /** A StateStore with the tasks capability (memory, SQLite, Postgres). */
+  store: StateStore;
+  /**
+   * Authenticates a request and decides its tenant. Return undefined to
+   * refuse (401). Without it, the tenant comes from the `/{tenant}` REST
+   * prefix, `params.tenant`, the `X-Penguiflow-Tenant` header or the penguiflow
+   * extension metadata, else `defaultTenant`: a namespace, not a security boundary.
+   */
+  auth?: (req: IncomingMessage) => A2APrincipal | undefined | Promise<A2APrincipal | undefined>;
+  defaultTenant?: string;
+  /** Base URL advertised in the card; default: from the request's Host header. */
+  publicUrl?: string;
+  /** Serve the v0.3 JSON-RPC dialect (no/`0.3` A2A-Version). Default true. */
+  legacy?: boolean;
+  /** Enables GetExtendedAgentCard. */
+  extendedCard?: AgentCard | ((scope: RequestScope) => AgentCard | Promise<AgentCard>);
+  codec?: PayloadCodec;
+  limits?: A2AServerLimits;
+  /** Internal failures, with ids only (never payloads). Default: console.error. */
+  onError?: (error: unknown, fields: Record<string, unknown>) => void;
+}
+
+export interface A2AServer {
+  /** `(req, res)` handler: mount it in any Node HTTP server or express app. */
+  readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
+  readonly tasks: TaskManager;
+  /** The card as served for `baseUrl`. */
+  card(baseUrl: string): AgentCard;
+  /** Starts an HTTP server (default 127.0.0.1, port 0 = any free port). */
+  listen(options?: { port?: number; host?: string }): Promise<{ url: string; port: number }>;
+  /** Stops accepting, ends open streams, closes connections. */
+  close(): Promise<void>;
+}
+
+const TENANT_RE = /^[A-Za-z0-9._:@-]{1,128}$/;
+
+/**
+ * Serves a flow as an A2A agent.
+ *
+ * @example
+ * const server = createA2AServer({ flow, store: new InMemoryStateStore(), card: { name: 'echo', description: 'Echoes' } });
+ * const { url } = await server.listen({ port: 8080 });
+ */
+export function createA2AServer(options: A2AServerOptions): A2AServer {
+  const store = options.store;
+  if (!hasTaskStore(store)) throw new InvalidOptionsError('createA2AServer needs a StateStore with the tasks capability (TaskStore)');
+  const legacy = options.legacy !== false;
+  const limits = options.limits ?? {};
+  const maxStreams = limits.maxStreams ?? 256;
+  const defaultTenant = options.defaultTenant ?? 'default';
+  const onError =
+    options.onError ??
+    ((error: unknown, fields: Record<string, unknown>) => {
+      const e = error instanceof Error ? `${error.name}: ${error.message}` : 'non-error thrown';
+      console.error('[penguiflow/a2a]', e, JSON.stringify(fields));
+    });
+  const tasks = new TaskManager({ flow: options.flow, store, onError, ...(options.codec ? { codec: options.codec } : {}) });
+  const cards = new Map<string, AgentCard>();
+  const cardFor = (base: string): AgentCard => {
+    let card = cards.get(base);
+    if (!card) {
+      card = buildCard(options.card, base, { legacy, extendedCard: options.extendedCard !== undefined });
+      if (cards.size > 16) cards.clear();
+      cards.set(base, card);
+    }
+    return card;
+  };
+  const baseOf = (req: IncomingMessage) => options.publicUrl ?? `http://${header(req, 'host') ?? '127.0.0.1'}`;
+  const opsFor = new Map<AgentCard, A2AOperations>();
+  const operations = (card: AgentCard): A2AOperations => {
+    let ops = opsFor.get(card);
+    if (!ops) {
+      ops = new A2AOperations(tasks, {
+        card,
+        blockingTimeoutMs: limits.blockingTimeoutMs ?? 60_000,
+        ...(options.extendedCard !== undefined ? { extendedCard: options.extendedCard } : {}),
+      });
+      opsFor.set(card, ops);
+    }
+    return ops;
+  };
+
+  let openStreams = 0;
+  const liveStreams = new Set<ServerResponse>();
+  const resolveScope = async (req: IncomingMessage, requested: string | undefined, message?: A2AMessage): Promise<RequestScope> => {
+    const ext = message?.metadata?.[PENGUIFLOW_EXTENSION_URI];
+    const extObj = isObject(ext) ? ext : {};
+    let tenant: string;
+    if (options.auth) {
+      const principal = await options.auth(req);
+      if (!principal) throw new A2AProtocolError('UNAUTHENTICATED');
+      if (requested !== undefined && requested !== principal.tenant) throw new A2AProtocolError('PERMISSION_DENIED');
+      tenant = principal.tenant;
+    } else {
+      const fromExt = typeof extObj.tenant === 'string' ? extObj.tenant : undefined;
+      tenant = requested ?? header(req, TENANT_HEADER) ?? fromExt ?? defaultTenant;
+    }
+    if (!TENANT_RE.test(tenant)) throw new A2AProtocolError('INVALID_PARAMS', { message: 'tenant must be 1-128 characters of [A-Za-z0-9._:@-]' });
+    const scope: RequestScope = { tenant };
+    const trace = header(req, TRACE_HEADER) ?? (typeof extObj.traceId === 'string' ? extObj.traceId : undefined);
+    if (trace) scope.callerTraceId = trace.slice(0, 256);
+    const deadline = Number(header(req, DEADLINE_HEADER) ?? extObj.deadline);
+    if (Number.isFinite(deadline) && deadline > 0) scope.deadline = deadline;
+    return scope;
+  };
+
+  const sse = {
+    heartbeatMs: limits.heartbeatMs ?? 15_000,
+    idleTimeoutMs: limits.streamIdleTimeoutMs ?? 300_000,
+    maxBufferedBytes: limits.maxBufferedStreamBytes ?? 4 * 1024 * 1024,
+  };
+  const bindingFor = (req: IncomingMessage, res: ServerResponse): BindingContext => ({
+    ops: operations(cardFor(baseOf(req))),
+    maxBodyBytes: limits.maxBodyBytes ?? 1024 * 1024,
+    legacy,
+    sse,
+    admitStream: () => {
+      if (openStreams >= maxStreams) throw new A2AProtocolError('RESOURCE_EXHAUSTED', { metadata: { maxStreams: String(maxStreams) } });
+      openStreams++;
+      liveStreams.add(res);
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        openStreams--;
+        liveStreams.delete(res);
+      };
+    },
+    resolveScope,
+    onError,
+  });
+
+  const serveCard = (req: IncomingMessage, res: ServerResponse) => {
+    const card = cardFor(baseOf(req));
+    const version = requestedVersion(req, undefined);
+    const body = version !== A2A_PROTOCOL_VERSION && legacy ? cardToLegacy(card) : card;
+    sendJson(res, 200, JSON.stringify(body), JSON_CONTENT_TYPE, { 'Cache-Control': 'public, max-age=60', Vary: 'A2A-Version' });
+  };
+
+  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const raw = req.url ?? '/';
+    const q = raw.indexOf('?');
+    const path = q < 0 ? raw : raw.slice(0, q);
+    const method = req.method ?? 'GET';
+    if (method === 'GET' && (path === AGENT_CARD_PATH || path === LEGACY_AGENT_CARD_PATH)) return serveCard(req, res);
+    if (method === 'POST' && (path === JSONRPC_PATH || path === '/')) return handleJsonRpc(bindingFor(req, res), req, res);
+    if (path === REST_PATH || path.startsWith(REST_PATH + '/')) {
+      const query = new URLSearchParams(q < 0 ? '' : raw.slice(q + 1));
+      return handleRest(bindingFor(req, res), req, res, path.slice(REST_PATH.length), query);
+    }
+    const { status, body } = toRestError(new A2AProtocolError('METHOD_NOT_FOUND', { message: `Nothing at ${method} ${path}` }));
+    sendJson(res, status, JSON.stringify(body), JSON_CONTENT_TYPE);
+  };
+
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    route(req, res).catch((error: unknown) => {
+      onError(error, { where: 'route' });
+      if (!res.headersSent) sendJson(res, 500, JSON.stringify(toRestError(error).body), JSON_CONTENT_TYPE);
+      else if (!res.writableEnded) res.end();
+    });
+  };
+
+  let server: Server | undefined;
+  return {
+    handler,
+    tasks,
+    card: cardFor,
+    async listen(listenOptions = {}) {
+      const srv = createServer({ requestTimeout: limits.requestTimeoutMs ?? 30_000, headersTimeout: Math.min(limits.requestTimeoutMs ?? 30_000, 20_000), keepAliveTimeout: 5_000 }, handler);
+      server = srv;
+      const host = listenOptions.host ?? '127.0.0.1';
+      await new Promise<void>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen(listenOptions.port ?? 0, host, () => {
+          srv.off('error', reject);
+          resolve();
+        });
+      });
+      const port = (srv.address() as AddressInfo).port;
+      const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+      return { url: `http://${shownHost}:${port}`, port };
+    },
+    async close() {
+      for (const res of liveStreams) res.end();
+      const srv = server;
+      if (!srv) return;
+      await new Promise<void>((resolve) => {
+        srv.close(() => resolve());
+        srv.closeIdleConnections();
+        setTimeout(() => srv.closeAllConnections(), 1_000).unref();
+      });
+    },
+  };
+}

@@ -1,0 +1,35 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { A2AMessage } from '../protocol/types.js';
+import type { A2AOperations } from './operations.js';
+import type { RequestScope } from './task-manager.js';
+import type { SseWriterOptions } from './sse-writer.js';
+
+/** What both bindings need from the server. */
+export interface BindingContext {
+  ops: A2AOperations;
+  maxBodyBytes: number;
+  legacy: boolean;
+  sse: SseWriterOptions;
+  /** Admits one more stream, or throws RESOURCE_EXHAUSTED; the returned function releases it. */
+  admitStream(): () => void;
+  resolveScope(req: IncomingMessage, requestedTenant: string | undefined, message?: A2AMessage): Promise<RequestScope>;
+  onError(error: unknown, fields: Record<string, unknown>): void;
+}
+
+/** Parses `Last-Event-ID` (a seq of the per-task event log). */
+export function lastEventId(req: IncomingMessage): number | undefined {
+  const raw = req.headers['last-event-id'];
+  const v = Array.isArray(raw) ? raw[0] : raw;
+  if (v === undefined || v.trim() === '') return undefined;
+  const n = Number(v);
+  return Number.isInteger(n) && n >= 0 ? n : undefined;
+}
+
+/** An AbortSignal that fires when the client goes away before the response finished. */
+export function clientGone(req: IncomingMessage, res: ServerResponse): AbortSignal {
+  const ac = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) ac.abort();
+  });
+  return ac.signal;
+}
