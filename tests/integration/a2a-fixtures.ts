@@ -21,7 +21,7 @@ export interface RunningAgent {
 /**
  * One flow with one node that understands a few commands (as text payloads):
  * - `slow:<ms>` waits (abortable), then answers `done`
- * - `stream:<n>` streams n chunks `c0..c(n-1)` then answers `streamed`
+ * - `stream:<n>[:<ms>]` streams n chunks `c0..c(n-1)` (ms apart) then answers `streamed`
  * - `multi:<n>` emits n results `r0..r(n-1)`
  * - `ask` asks for input; the answer `city:<x>` completes with `weather in <x>`
  * - `fail` throws
@@ -40,10 +40,10 @@ export function makeAgentFlow(seen: Message[], aborted: string[]): Flow {
         return 'done';
       }
       if (p.startsWith('stream:')) {
-        const n = Number(p.slice(7));
+        const [n, gap] = p.slice(7).split(':').map(Number) as [number, number | undefined];
         for (let i = 0; i < n; i++) {
           await ctx.stream(`c${i}`, { done: i === n - 1 });
-          await sleep(5);
+          await sleep(gap ?? 5, ctx.signal);
         }
         return 'streamed';
       }

@@ -99,10 +99,9 @@ export interface JsonRpcErrorObject {
 /** JSON-RPC `error` member for any thrown value; unknown errors become -32603 without leaking internals. */
 export function toJsonRpcError(error: unknown, legacy = false): JsonRpcErrorObject {
   const e = asProtocolError(error);
-  const out: JsonRpcErrorObject = { code: e.code, message: e.message };
-  // v0.3 peers expect `data` to be free-form; v1.0 wants the ErrorInfo array.
-  if (!legacy) out.data = details(e);
-  return out;
+  // v1.0 wants the ErrorInfo array in `data`; v0.3 left `data` free-form, so the same array is valid there too.
+  void legacy;
+  return { code: e.code, message: e.message, data: details(e) };
 }
 
 /** REST body (`google.rpc.Status`) and HTTP status for any thrown value. */
