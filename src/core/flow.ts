@@ -21,6 +21,7 @@ import { EventRecorder, type RecorderOptions, type RecorderStats } from './recor
 import { NodeRunner } from './runner.js';
 import type { EventFields, RunnerHost } from './runner-host.js';
 import { TraceState } from './trace.js';
+import { RemoteEdges, type ControllerHost, type DistributedOptions } from './remote-edges.js';
 
 export interface FlowOptions {
   /** Names the flow in events, metrics and bus topics. Default "flow". */
@@ -37,7 +38,13 @@ export interface FlowOptions {
   allowCycles?: boolean;
   /** Traces whose unfetched outputs are kept; past it the oldest idle ones are dropped. Default 10,000. */
   maxRetainedTraces?: number;
+  /** Where each node runs; `distributed` nodes run on workers (see `runWorker`). Overrides `policy.placement`. */
+  placement?: Record<string, Placement>;
+  /** The bus that carries distributed edges; may also be given to `run()`. */
+  distributed?: DistributedOptions;
 }
+
+export type Placement = 'local' | 'distributed';
 
 export interface FetchOptions {
   traceId: string;
@@ -68,7 +75,7 @@ const MAX_BUS_INFLIGHT = 1_000;
  * const answer = await flow.fetch({ traceId });
  * await flow.stop();
  */
-export class Flow implements RunnerHost {
+export class Flow implements RunnerHost, ControllerHost {
   readonly name: string;
   readonly graph: FlowGraph;
   readonly stateStore: StateStore | undefined;
@@ -84,11 +91,15 @@ export class Flow implements RunnerHost {
   private readonly maxRetainedTraces: number;
   /** @internal */ readonly listening: boolean;
   private workers: Promise<void>[] = [];
-  private pendingTotal = 0;
   private drainWaiters: (() => void)[] = [];
   private busInflight = 0;
   private busWaiters: (() => void)[] = [];
   private lastDurable: Promise<void> | undefined;
+  /** Nodes that run on workers, not in this process. */
+  readonly distributedNodes: ReadonlySet<string>;
+  private distributedOptions: DistributedOptions | undefined;
+  private remote: RemoteEdges | undefined;
+  private starting: Promise<void> | undefined;
   private counters = { storeErrors: 0, busErrors: 0, middlewareErrors: 0 };
 
   constructor(specs: readonly (EdgeSpec | Node)[], options: FlowOptions = {}) {
@@ -106,20 +117,53 @@ export class Flow implements RunnerHost {
       );
     }
     this.listening = this.middlewares.length > 0 || this.recorder !== undefined;
+    const distributed = new Set<string>();
     for (const [name, n] of this.graph.nodes) {
+      const placement = options.placement?.[name] ?? n.policy.placement ?? 'local';
+      if (placement === 'distributed') distributed.add(name);
       this.queues.set(name, new BoundedQueue(queueSize));
       this.runners.set(name, new NodeRunner(this, n, this.graph.successors.get(name)!));
     }
+    for (const name of Object.keys(options.placement ?? {})) {
+      if (!this.graph.nodes.has(name)) throw new UnknownNodeError(`placement names "${name}", but the flow has no node of that name`);
+    }
+    this.distributedNodes = distributed;
+    this.distributedOptions = options.distributed;
   }
 
-  /** Starts the node workers. Throws FLOW_STATE when called twice. */
-  run(): void {
+  /** @internal The node runner of `name` (workers run nodes through it). */
+  runnerOf(name: string): NodeRunner | undefined {
+    return this.runners.get(name);
+  }
+
+  /**
+   * Starts the node workers (local nodes only; distributed ones run on
+   * workers). Throws FLOW_STATE when called twice. With distributed nodes,
+   * `emit` waits until the reply channel is subscribed; `await flow.ready()`
+   * waits for it explicitly.
+   */
+  run(options: { distributed?: DistributedOptions } = {}): void {
     if (this.state !== 'created') throw new FlowStateError(`run() was already called (flow is ${this.state})`);
+    const distributed = options.distributed ?? this.distributedOptions;
+    if (this.distributedNodes.size > 0) {
+      if (distributed === undefined) {
+        throw new InvalidOptionsError(`Nodes ${[...this.distributedNodes].join(', ')} are distributed: pass { distributed: { bus } }`);
+      }
+      this.remote = new RemoteEdges(this, this.distributedNodes, distributed);
+      this.starting = this.remote.start();
+      this.starting.catch(() => undefined);
+    }
     this.state = 'running';
     for (const [name, runner] of this.runners) {
+      if (this.distributedNodes.has(name)) continue;
       const queue = this.queues.get(name)!;
       for (let i = 0; i < runner.concurrency; i++) this.workers.push(this.work(runner, queue));
     }
+  }
+
+  /** Resolves once the flow can take messages (its distributed reply channel is subscribed). */
+  async ready(): Promise<void> {
+    if (this.starting !== undefined) await this.starting;
   }
 
   private async work(runner: NodeRunner, queue: BoundedQueue<Message>): Promise<void> {
@@ -141,6 +185,7 @@ export class Flow implements RunnerHost {
   /** Sends a message into the flow (to the entry nodes, or `to`), waiting while the queue is full. */
   async emit(msg: Message, options?: { to?: string }): Promise<void> {
     const targets = this.ingress(msg, options);
+    if (this.starting !== undefined) await this.starting;
     const trace = this.openTrace(msg);
     for (let i = 0; i < targets.length; i++) {
       const wait = this.enqueue(targets[i]!, i === 0 ? msg : { ...msg, id: nextId('m') }, trace, undefined);
@@ -151,6 +196,7 @@ export class Flow implements RunnerHost {
   /** Like {@link emit} but never waits: throws QUEUE_FULL when an entry queue is full. */
   tryEmit(msg: Message, options?: { to?: string }): void {
     const targets = this.ingress(msg, options);
+    if (this.remote !== undefined) throw new FlowStateError('tryEmit is not available on a flow with distributed nodes; use emit');
     for (const target of targets) {
       if (this.queues.get(target)!.isFull) {
         throw new QueueFullError(`The input queue of node "${target}" is full`, { details: { node: target } });
@@ -201,11 +247,11 @@ export class Flow implements RunnerHost {
   /** @internal Counts a message as pending for its trace. */
   track(trace: TraceState): void {
     trace.pending++;
-    this.pendingTotal++;
   }
 
   /** @internal Puts a message on a node's queue; returns a promise only when it has to wait for space. */
   enqueue(target: string, msg: Message, trace: TraceState, source: string | undefined): Promise<void> | undefined {
+    if (this.remote !== undefined && this.remote.nodes.has(target)) return this.remote.send(target, msg, trace, source);
     this.track(trace);
     if (this.bus !== undefined) this.publishCopy(source, target, msg);
     const queue = this.queues.get(target)!;
@@ -215,9 +261,37 @@ export class Flow implements RunnerHost {
   /** @internal A message finished (ran, was dropped or skipped). */
   release(trace: TraceState): void {
     trace.pending--;
-    this.pendingTotal--;
-    if (trace.pending === 0) this.traceIdle(trace);
-    if (this.pendingTotal === 0 && this.drainWaiters.length > 0) for (const w of this.drainWaiters.splice(0)) w();
+    if (trace.pending === 0) this.endIfIdle(trace);
+  }
+
+  private endIfIdle(trace: TraceState): void {
+    if (trace.ended || trace.pending > 0 || (trace.remote !== undefined && trace.remote.size > 0)) return;
+    trace.ended = true;
+    this.traceIdle(trace);
+    if (this.activeTraces === 0 && this.drainWaiters.length > 0) for (const w of this.drainWaiters.splice(0)) w();
+  }
+
+  /** @internal ControllerHost: the live trace of an id. */
+  activeTrace(traceId: string): TraceState | undefined {
+    return this.mailboxes.get(traceId)?.active;
+  }
+
+  /** @internal ControllerHost: a worker sent a message to a node of this process. */
+  enqueueLocal(target: string, msg: Message, trace: TraceState): Promise<void> | undefined {
+    this.track(trace);
+    const queue = this.queues.get(target);
+    if (queue === undefined) throw new UnknownNodeError(`No node named "${target}"`);
+    return queue.tryPut(msg) ? undefined : queue.put(msg);
+  }
+
+  /** @internal ControllerHost: counts remote messages in and out; the trace ends when none is outstanding. */
+  settleRemote(trace: TraceState, id: string, delta: number): void {
+    if (trace.ended) return;
+    trace.remote ??= new Map();
+    const count = (trace.remote.get(id) ?? 0) + delta;
+    if (count === 0) trace.remote.delete(id);
+    else trace.remote.set(id, count);
+    if (delta < 0) this.endIfIdle(trace);
   }
 
   /** @internal */
@@ -380,7 +454,13 @@ export class Flow implements RunnerHost {
     const reason = new TraceCancelledError(`Trace ${traceId} was cancelled`, { details: { traceId } });
     this.deliver(trace, { kind: 'error', error: reason });
     for (const hook of [...trace.cancelHooks]) hook(reason);
+    if (trace.remote !== undefined) {
+      // Workers are told to drop and abort the trace; their late replies are ignored.
+      trace.remote.clear();
+      await this.remote?.cancel(traceId, trace.tenant).catch((error: unknown) => this.onBusError(error, undefined));
+    }
     for (let i = 0; i < dropped; i++) this.release(trace);
+    this.endIfIdle(trace);
     await finished;
     return true;
   }
@@ -397,7 +477,7 @@ export class Flow implements RunnerHost {
       return;
     }
     this.state = 'stopping';
-    if (this.pendingTotal > 0) {
+    if (this.activeTraces > 0) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const drained = new Promise<boolean>((resolve) => this.drainWaiters.push(() => resolve(true)));
       const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), options.timeoutMs ?? 30_000)));
@@ -410,6 +490,7 @@ export class Flow implements RunnerHost {
     }
     for (const queue of this.queues.values()) queue.close();
     await Promise.all(this.workers);
+    await this.remote?.stop();
     await this.recorder?.flush();
     this.state = 'stopped';
   }
@@ -500,7 +581,7 @@ export class Flow implements RunnerHost {
     });
   }
 
-  private onBusError(error: unknown, msg: Message): void {
+  private onBusError(error: unknown, msg: Message | undefined): void {
     this.counters.busErrors++;
     const typed = error instanceof PenguiflowError ? error.toJSON() : { name: 'Error', code: 'BUS_UNAVAILABLE' as const, message: String((error as Error)?.message ?? error), retryable: true };
     this.dispatch({
@@ -508,9 +589,9 @@ export class Flow implements RunnerHost {
       type: 'bus_error',
       ts: Date.now(),
       flow: this.name,
-      traceId: msg.traceId,
-      tenant: msg.headers.tenant,
-      messageId: msg.id,
+      traceId: msg?.traceId ?? '',
+      tenant: msg?.headers.tenant ?? '',
+      messageId: msg?.id,
       error: typed,
     });
   }

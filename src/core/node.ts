@@ -21,6 +21,8 @@ export interface NodePolicy {
   validateOut?: StandardSchemaV1;
   /** Allows an edge from this node to itself. */
   allowCycle?: boolean;
+  /** `distributed`: the node runs on workers that consume its input edge from a bus. Default `local`. */
+  placement?: 'local' | 'distributed';
 }
 
 export interface EmitOptions {

@@ -35,9 +35,9 @@ export class NodeRunner {
   }
 
   /** Runs one message to completion. Returns a promise only when something had to wait. */
-  process(msg: Message): Promise<void> | undefined {
+  process(msg: Message, traceState?: TraceState): Promise<void> | undefined {
     const flow = this.flow;
-    const trace = flow.trace(msg.traceId)!;
+    const trace = traceState ?? flow.trace(msg.traceId)!;
     if (trace.cancelled) {
       flow.release(trace);
       return undefined;
@@ -305,8 +305,10 @@ function asFailure(error: unknown, node: string, attempt: number): PenguiflowErr
   }
   if (error instanceof PenguiflowError && error.family === 'failure') return error;
   const message = error instanceof Error ? error.message : String(error);
+  // A plain error is retryable (it was retried here too); the caller or a bus may try again.
   return new NodeExceptionError(`Node "${node}" failed: ${message}`, {
     cause: error,
+    retryable: !(error instanceof PenguiflowError),
     details: { node, attempts: attempt + 1 },
   });
 }

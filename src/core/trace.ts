@@ -9,6 +9,12 @@ export class TraceState {
   /** Called with the reason when the trace is cancelled: abandons running attempts and retry sleeps. */
   readonly cancelHooks = new Set<(reason: Error) => void>();
   cancelWaiters: (() => void)[] | undefined;
+  /** Set once the trace ran out of work (guards against ending twice). */
+  ended = false;
+  /** Messages out on distributed edges: id → outstanding count (see RemoteEdges). */
+  remote: Map<string, number> | undefined;
+  /** `source|node` of worker replies already applied. */
+  seenReplies: Set<string> | undefined;
 
   constructor(
     readonly traceId: string,

@@ -1,0 +1,121 @@
+import { InvalidOptionsError, PenguiflowError } from '../errors/index.js';
+import type { ConsumableBus, Delivery, Subscription } from '../protocols/message-bus.js';
+import { nextId } from './ids.js';
+import type { Message } from './message.js';
+import type { TraceState } from './trace.js';
+import type { FlowOutput } from './mailbox.js';
+import { controlTopic, replyTopic, workTopic, type ControlCommand, type WorkerReply } from './wire.js';
+
+export interface DistributedOptions {
+  /** Carries distributed edges, worker replies and cancels. */
+  bus: ConsumableBus;
+  /** Unique per controller process. Default: a random id. */
+  controllerId?: string;
+  /** How long workers remember a cancelled trace. Default 10 minutes. */
+  cancelTtlMs?: number;
+}
+
+/** What the controller side needs from its flow. */
+export interface ControllerHost {
+  readonly name: string;
+  activeTrace(traceId: string): TraceState | undefined;
+  deliver(trace: TraceState, output: FlowOutput): void;
+  enqueueLocal(target: string, msg: Message, trace: TraceState): Promise<void> | undefined;
+  /** Adds `delta` to the outstanding count of remote message `id`; may end the trace. */
+  settleRemote(trace: TraceState, id: string, delta: number): void;
+}
+
+/**
+ * The controller side of distributed edges: publishes messages for
+ * distributed nodes, applies worker replies to the trace (outputs, chunks,
+ * errors, and the outstanding-message count that says when the trace ends),
+ * and broadcasts cancels.
+ *
+ * Outstanding remote messages are a multiset of ids rather than a counter:
+ * the reply for a child can overtake the reply that announced it, and the
+ * counts still meet at zero.
+ */
+export class RemoteEdges {
+  readonly bus: ConsumableBus;
+  readonly controllerId: string;
+  private readonly cancelTtlMs: number;
+  private subscription: Subscription | undefined;
+
+  constructor(
+    private readonly host: ControllerHost,
+    readonly nodes: ReadonlySet<string>,
+    options: DistributedOptions,
+  ) {
+    if (typeof options.bus?.consume !== 'function') {
+      throw new InvalidOptionsError('Distributed nodes need a bus that can consume (a ConsumableBus adapter)');
+    }
+    this.bus = options.bus;
+    this.controllerId = options.controllerId ?? nextId('c');
+    this.cancelTtlMs = options.cancelTtlMs ?? 600_000;
+  }
+
+  async start(): Promise<void> {
+    this.subscription = await this.bus.consume(
+      replyTopic(this.host.name, this.controllerId),
+      'controller',
+      (delivery) => this.onReply(delivery),
+      { consumer: this.controllerId, concurrency: 1, maxDeliveries: 3 },
+    );
+  }
+
+  async stop(): Promise<void> {
+    await this.subscription?.close();
+  }
+
+  /** Publishes a message on the input edge of distributed node `target`. */
+  send(target: string, msg: Message, trace: TraceState, source: string | undefined): Promise<void> {
+    this.host.settleRemote(trace, msg.id, +1);
+    return this.bus.publish({
+      id: msg.id,
+      topic: workTopic(this.host.name, target),
+      key: msg.traceId,
+      source,
+      target,
+      message: msg,
+      attributes: { replyTo: this.controllerId, round: String(trace.round) },
+    });
+  }
+
+  /** Tells every worker to drop and abort the trace. */
+  async cancel(traceId: string, tenant: string): Promise<void> {
+    const command: ControlCommand = { kind: 'cancel', traceId, ttlMs: this.cancelTtlMs };
+    await this.bus.publish({
+      id: nextId('x'),
+      topic: controlTopic(this.host.name),
+      message: { id: nextId('m'), payload: command, headers: { tenant }, traceId, meta: {} },
+    });
+  }
+
+  private async onReply(delivery: Delivery): Promise<void> {
+    const msg = delivery.envelope.message;
+    const reply = msg.payload as WorkerReply;
+    const trace = this.host.activeTrace(msg.traceId);
+    if (trace === undefined || trace.cancelled || trace.round !== reply.round) return;
+    if (reply.kind === 'chunk') {
+      this.host.deliver(trace, { kind: 'chunk', message: reply.chunk });
+      return;
+    }
+    const key = `${reply.source}|${reply.node}`;
+    trace.seenReplies ??= new Set();
+    if (trace.seenReplies.has(key)) return; // a redelivered message was run again: its outcome is known
+    trace.seenReplies.add(key);
+    for (const id of reply.forwarded) this.host.settleRemote(trace, id, +1);
+    for (const out of reply.outputs) {
+      if (out.target === null) this.host.deliver(trace, { kind: 'result', message: out.message });
+      else {
+        const wait = this.host.enqueueLocal(out.target, out.message, trace);
+        if (wait !== undefined) await wait;
+      }
+    }
+    if (reply.error !== undefined) {
+      trace.failed = true;
+      this.host.deliver(trace, { kind: 'error', error: PenguiflowError.fromJSON(reply.error) });
+    }
+    this.host.settleRemote(trace, reply.source, -1);
+  }
+}
