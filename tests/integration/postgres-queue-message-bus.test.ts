@@ -1,0 +1,66 @@
+import { randomBytes } from 'node:crypto';
+import { expect, it } from 'vitest';
+import { createPostgresQueue, type PostgresQueue } from '../../src/adapters/postgres/postgres-queue.js';
+import { isPenguiflowError } from '../../src/errors/index.js';
+import { describeMessageBus } from '../../src/testing/message-bus-suite.js';
+import { serviceUrl } from '../helpers/services.js';
+
+const url = await serviceUrl('postgres');
+
+describeMessageBus<PostgresQueue>({
+  name: 'PostgreSQL queue',
+  skip: url ? false : 'PostgreSQL is not reachable',
+  create: () => createPostgresQueue({ url: url!, schema: `pft_${randomBytes(4).toString('hex')}`, maxConnections: 4 }),
+  destroy: (queue) => queue.purge(),
+  capabilities: {
+    rawPublish: (queue, topic, bytes) => queue.publishRaw(topic, bytes),
+    orderedPerKey: true,
+    retainsBeforeGroup: true,
+    leaseMs: 600,
+  },
+  additionalTests: (ctx) => {
+    it('wakes an idle consumer with NOTIFY (well before the next poll)', async () => {
+      const queue = ctx.bus();
+      const topic = ctx.topic();
+      const got: number[] = [];
+      await queue.consume(topic, ctx.group(), async () => void got.push(Date.now()), { leaseMs: 60_000 });
+      await new Promise((r) => setTimeout(r, 1_500)); // let the loop back off to its longest poll
+      const start = Date.now();
+      await queue.publish(ctx.envelope(topic));
+      await ctx.waitFor(() => got.length === 1, 5_000, 'the delivery');
+      expect(got[0]! - start).toBeLessThan(500);
+    });
+
+    it('claims with SKIP LOCKED: two queues on one schema never run the same job twice', async () => {
+      const queue = ctx.bus();
+      const other = await createPostgresQueue({ url: url!, schema: queue.schema, maxConnections: 4 });
+      try {
+        const topic = ctx.topic();
+        const group = ctx.group();
+        const seen: string[] = [];
+        const handler = async (d: { envelope: { id: string } }) => {
+          seen.push(d.envelope.id);
+          await new Promise((r) => setTimeout(r, 2));
+        };
+        await queue.consume(topic, group, handler, { concurrency: 8, leaseMs: 60_000 });
+        await other.consume(topic, group, handler, { concurrency: 8, leaseMs: 60_000 });
+        await Promise.all(Array.from({ length: 300 }, (_, n) => queue.publish(ctx.envelope(topic, { n }))));
+        await ctx.waitFor(() => seen.length >= 300, 20_000, '300 deliveries');
+        await new Promise((r) => setTimeout(r, 200));
+        expect(seen.length).toBe(300);
+        expect(new Set(seen).size).toBe(300);
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('an unreachable PostgreSQL gives one clear BusUnavailableError naming host:port, not the password', async () => {
+      const start = Date.now();
+      const error = await createPostgresQueue({ url: 'postgres://app:s3cret@127.0.0.1:1/test', timeoutMs: 2_000 }).catch((e: unknown) => e);
+      expect(Date.now() - start).toBeLessThan(5_000);
+      expect(isPenguiflowError(error, 'BUS_UNAVAILABLE')).toBe(true);
+      expect((error as Error).message).toContain('127.0.0.1:1');
+      expect(JSON.stringify(error) + (error as Error).message).not.toContain('s3cret');
+    });
+  },
+});
