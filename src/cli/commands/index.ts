@@ -1,7 +1,21 @@
 import type { Command } from 'commander';
 import { registerDemo } from './demo.js';
+import { registerDlq } from './dlq.js';
+import { registerHistory } from './history.js';
+import { registerPrune } from './prune.js';
+import { registerReplay } from './replay.js';
+import { registerTraces } from './traces.js';
+import { registerWorker } from './worker.js';
+import { registerWorkers } from './workers.js';
 
 /** Every CLI command; one module each. */
 export function registerCommands(program: Command): void {
   registerDemo(program);
+  registerHistory(program);
+  registerTraces(program);
+  registerReplay(program);
+  registerPrune(program);
+  registerWorker(program);
+  registerWorkers(program);
+  registerDlq(program);
 }

@@ -1,0 +1,46 @@
+import { InvalidOptionsError } from '../errors/index.js';
+import type { ConsumableBus } from '../protocols/message-bus.js';
+
+/**
+ * Opens a message bus from a URL; the adapter (and its driver) is imported on
+ * demand. `?prefix=` sets the adapter's key/stream prefix.
+ *
+ * - `redis://host:6379` — Redis Streams
+ * - `nats://host:4222` — NATS JetStream
+ * - `amqp://user:pw@host:5672` — RabbitMQ
+ * - `memory:` — in process (tests, single-process demos)
+ *
+ * @example
+ * const bus = await openMessageBus(process.env.PENGUIFLOW_BUS ?? 'redis://127.0.0.1:6379');
+ */
+export async function openMessageBus(url: string): Promise<ConsumableBus> {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
+  const prefix = scheme === 'memory' ? undefined : (new URL(url).searchParams.get('prefix') ?? undefined);
+  const plain = (u: string) => {
+    const parsed = new URL(u);
+    parsed.searchParams.delete('prefix');
+    return parsed.toString();
+  };
+  switch (scheme ?? '') {
+    case 'memory': {
+      const { InMemoryMessageBus } = await import('./memory/memory-message-bus.js');
+      return new InMemoryMessageBus();
+    }
+    case 'redis':
+    case 'rediss': {
+      const { createRedisMessageBus } = await import('./redis/index.js');
+      return createRedisMessageBus({ url: plain(url), prefix });
+    }
+    case 'nats': {
+      const { createNatsMessageBus } = await import('./nats/index.js');
+      return createNatsMessageBus({ servers: plain(url), prefix });
+    }
+    case 'amqp':
+    case 'amqps': {
+      const { createRabbitMessageBus } = await import('./rabbitmq/index.js');
+      return createRabbitMessageBus({ url: plain(url), prefix });
+    }
+    default:
+      throw new InvalidOptionsError(`Unknown bus URL scheme in ${JSON.stringify(url.replace(/\/\/[^@/]*@/, '//***@'))}: use redis://, nats://, amqp:// or memory:`);
+  }
+}
