@@ -8,3 +8,4 @@
 export * from './postgres-state-store.js';
 export { POSTGRES_SCHEMA_VERSION } from './migrations.js';
 export { singleClientPool, type PoolLike, type Queryable } from './pg-runner.js';
+export * from './postgres-queue.js';

@@ -7,3 +7,4 @@
  */
 export * from './sqlite-state-store.js';
 export { SQLITE_SCHEMA_VERSION } from './migrations.js';
+export * from './sqlite-queue.js';

@@ -1,0 +1,279 @@
+import Database from 'better-sqlite3';
+import { BusUnavailableError } from '../../errors/index.js';
+import type {
+  BusEnvelope,
+  ConsumableBus,
+  ConsumeOptions,
+  DeadLetter,
+  Delivery,
+  Subscription,
+} from '../../protocols/message-bus.js';
+import type { Serializer } from '../../protocols/serializer.js';
+import { bytesToBase64, decodeEnvelope, jsonSerializer } from '../../distributed/codec.js';
+import { resolveConsumeOptions } from '../../distributed/bus-consumer.js';
+import { PollingConsumer, type QueueDriver } from '../../distributed/bus-poll-consumer.js';
+
+export interface SqliteQueueOptions {
+  /** Database file (created if missing) or `:memory:`. Default `:memory:`. Ignored when `database` is given. */
+  path?: string;
+  /** An open better-sqlite3 database; the queue does not close it. */
+  database?: Database.Database;
+  /** Prefix of the queue tables. Default `pf_queue`. */
+  tablePrefix?: string;
+  serializer?: Serializer;
+  /** Longest sleep between polls when idle (ms); polls back off from 10 ms up to this. Default 500. */
+  pollMs?: number;
+}
+
+interface PendingPublish {
+  topic: string;
+  bytes: Uint8Array;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * A durable queue in SQLite (better-sqlite3, WAL) for the embedded default
+ * and for several worker processes on one machine, implementing
+ * {@link ConsumableBus}: a jobs table claimed in an IMMEDIATE transaction with
+ * a lease (`visible_at`), delivery counts, a dead-letter table. Consumers in
+ * the same process are woken at once by a publish; other processes find new
+ * work by polling with backoff (10 ms up to `pollMs`).
+ *
+ * @example
+ * const queue = createSqliteQueue({ path: './.penguiflow/queue.db' });
+ * await queue.consume('summarize', 'workers', async (d) => work(d.envelope.message));
+ */
+export class SqliteQueue implements ConsumableBus {
+  private readonly db: Database.Database;
+  private readonly ownsDb: boolean;
+  private readonly serializer: Serializer;
+  private readonly consumers = new Map<string, Set<PollingConsumer>>();
+  private readonly stmts: ReturnType<SqliteQueue['prepare']>;
+  private batch: PendingPublish[] = [];
+  private closed = false;
+
+  constructor(private readonly options: SqliteQueueOptions = {}) {
+    this.ownsDb = options.database === undefined;
+    try {
+      this.db = options.database ?? new Database(options.path ?? ':memory:');
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('busy_timeout = 5000');
+    } catch (error) {
+      throw new BusUnavailableError(`SQLite queue file cannot be opened: ${options.path ?? ':memory:'}`, { cause: error });
+    }
+    this.serializer = options.serializer ?? jsonSerializer;
+    this.migrate();
+    this.stmts = this.prepare();
+  }
+
+  private get t() {
+    const p = (this.options.tablePrefix ?? 'pf_queue').replace(/[^A-Za-z0-9_]/g, '_');
+    return { jobs: `${p}_jobs`, groups: `${p}_groups`, dead: `${p}_dead` };
+  }
+
+  private migrate(): void {
+    const { jobs, groups, dead } = this.t;
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS ${jobs} (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, grp TEXT, body BLOB NOT NULL,
+        deliveries INTEGER NOT NULL DEFAULT 0, visible_at INTEGER NOT NULL, locked_by TEXT,
+        last_code TEXT, last_message TEXT);
+      CREATE INDEX IF NOT EXISTS ${jobs}_claim ON ${jobs} (topic, grp, visible_at, id);
+      CREATE TABLE IF NOT EXISTS ${groups} (topic TEXT NOT NULL, grp TEXT NOT NULL, PRIMARY KEY (topic, grp));
+      CREATE TABLE IF NOT EXISTS ${dead} (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, grp TEXT NOT NULL, body BLOB NOT NULL,
+        deliveries INTEGER NOT NULL, code TEXT NOT NULL, message TEXT NOT NULL, raw INTEGER NOT NULL, dead_at INTEGER NOT NULL);
+      CREATE INDEX IF NOT EXISTS ${dead}_topic ON ${dead} (topic, id);
+    `);
+  }
+
+  private prepare() {
+    const { jobs, groups, dead } = this.t;
+    const db = this.db;
+    return {
+      groupsOf: db.prepare<[string], { grp: string }>(`SELECT grp FROM ${groups} WHERE topic = ?`),
+      insert: db.prepare(`INSERT INTO ${jobs} (topic, grp, body, visible_at) VALUES (?, ?, ?, ?)`),
+      register: db.prepare(`INSERT OR IGNORE INTO ${groups} (topic, grp) VALUES (?, ?)`),
+      adopt: db.prepare(`UPDATE ${jobs} SET grp = ? WHERE topic = ? AND grp IS NULL`),
+      claim: db.prepare<[number, string, string, string, number, number], ClaimRow>(`
+        UPDATE ${jobs} SET visible_at = ?, locked_by = ?, deliveries = deliveries + 1
+        WHERE id IN (SELECT id FROM ${jobs} WHERE topic = ? AND grp = ? AND visible_at <= ? ORDER BY id LIMIT ?)
+        RETURNING id, body, deliveries, last_code, last_message`),
+      ack: db.prepare(`DELETE FROM ${jobs} WHERE id = ?`),
+      retry: db.prepare(`UPDATE ${jobs} SET visible_at = ?, locked_by = NULL, last_code = ?, last_message = ? WHERE id = ?`),
+      deadInsert: db.prepare(`
+        INSERT INTO ${dead} (topic, grp, body, deliveries, code, message, raw, dead_at)
+        SELECT topic, coalesce(grp, ''), body, ?, ?, ?, ?, ? FROM ${jobs} WHERE id = ?`),
+      listDead: db.prepare<[string, number], DeadRow>(`SELECT * FROM ${dead} WHERE topic = ? ORDER BY id LIMIT ?`),
+      getDead: db.prepare<[string, number], DeadRow>(`SELECT * FROM ${dead} WHERE topic = ? AND id = ?`),
+      deleteDead: db.prepare(`DELETE FROM ${dead} WHERE id = ?`),
+    };
+  }
+
+  async publish(envelope: BusEnvelope): Promise<void> {
+    return this.enqueue(envelope.topic, this.serializer.encode(envelope));
+  }
+
+  /** Inserts raw bytes as a foreign producer would (tests of undecodable input). */
+  async publishRaw(topic: string, bytes: Uint8Array): Promise<void> {
+    return this.enqueue(topic, bytes);
+  }
+
+  /** Publishes of one tick are written in one transaction. */
+  private enqueue(topic: string, bytes: Uint8Array): Promise<void> {
+    if (this.closed) return Promise.reject(new BusUnavailableError('The SQLite queue is closed'));
+    return new Promise<void>((resolve, reject) => {
+      if (this.batch.length === 0) queueMicrotask(() => this.flush());
+      this.batch.push({ topic, bytes, resolve, reject });
+    });
+  }
+
+  private flush(): void {
+    const items = this.batch;
+    this.batch = [];
+    if (items.length === 0) return;
+    try {
+      const now = Date.now();
+      this.db.transaction(() => {
+        const targets = new Map<string, (string | null)[]>();
+        for (const item of items) {
+          let groups = targets.get(item.topic);
+          if (!groups) {
+            const rows = this.stmts.groupsOf.all(item.topic).map((r) => r.grp);
+            targets.set(item.topic, (groups = rows.length > 0 ? rows : [null]));
+          }
+          for (const grp of groups) this.stmts.insert.run(item.topic, grp, Buffer.from(item.bytes), now);
+        }
+      })();
+      for (const item of items) item.resolve();
+      for (const topic of new Set(items.map((i) => i.topic))) for (const c of this.consumers.get(topic) ?? []) c.wake();
+    } catch (error) {
+      const wrapped = new BusUnavailableError('The SQLite queue rejected the publish', { cause: error });
+      for (const item of items) item.reject(wrapped);
+    }
+  }
+
+  async consume(
+    topic: string,
+    group: string,
+    handler: (delivery: Delivery) => Promise<void>,
+    options?: ConsumeOptions,
+  ): Promise<Subscription> {
+    if (this.closed) throw new BusUnavailableError('The SQLite queue is closed');
+    const resolved = resolveConsumeOptions(options);
+    this.db.transaction(() => {
+      this.stmts.register.run(topic, group);
+      this.stmts.adopt.run(group, topic);
+    }).immediate();
+    const s = this.stmts;
+    const driver: QueueDriver = {
+      claim: async (n, leaseMs) => {
+        const now = Date.now();
+        const rows = this.db.transaction(() => s.claim.all(now + leaseMs, resolved.consumer, topic, group, now, n)).immediate();
+        return rows
+          .sort((a, b) => a.id - b.id)
+          .map((r) => ({
+            id: String(r.id),
+            body: r.body,
+            deliveries: r.deliveries,
+            lastError: r.last_code === null ? undefined : { code: r.last_code, message: r.last_message ?? '' },
+          }));
+      },
+      ack: async (id) => void s.ack.run(Number(id)),
+      retry: async (id, delayMs, error) => void s.retry.run(Date.now() + delayMs, error.code, error.message, Number(id)),
+      deadLetter: async (id, deliveries, error, raw) => {
+        this.db.transaction(() => {
+          s.deadInsert.run(deliveries, error.code, error.message, raw ? 1 : 0, Date.now(), Number(id));
+          s.ack.run(Number(id));
+        }).immediate();
+      },
+    };
+    let set = this.consumers.get(topic);
+    if (!set) this.consumers.set(topic, (set = new Set()));
+    const consumer = new PollingConsumer(driver, handler, resolved, {
+      serializer: this.serializer,
+      pollMs: this.options.pollMs ?? 500,
+      minPollMs: 10,
+      onClosed: () => set.delete(consumer),
+    });
+    set.add(consumer);
+    consumer.start();
+    return consumer;
+  }
+
+  async listDeadLetters(topic: string, limit = 100): Promise<DeadLetter[]> {
+    return this.stmts.listDead.all(topic, limit).map((r) => {
+      let envelope: BusEnvelope | null = null;
+      try {
+        envelope = decodeEnvelope(r.body, this.serializer);
+      } catch {
+        envelope = null;
+      }
+      const letter: DeadLetter = {
+        id: String(r.id),
+        topic,
+        group: r.grp,
+        envelope,
+        error: { code: r.code, message: r.message },
+        deliveryCount: r.deliveries,
+        deadAt: r.dead_at,
+      };
+      if (envelope === null) letter.raw = bytesToBase64(r.body);
+      return letter;
+    });
+  }
+
+  async retryDeadLetter(topic: string, id: string): Promise<boolean> {
+    if (!/^\d+$/.test(id)) return false;
+    const found = this.db.transaction(() => {
+      const row = this.stmts.getDead.get(topic, Number(id));
+      if (!row) return false;
+      this.stmts.insert.run(topic, row.grp, row.body, Date.now());
+      this.stmts.deleteDead.run(row.id);
+      return true;
+    }).immediate();
+    if (found) for (const c of this.consumers.get(topic) ?? []) c.wake();
+    return found;
+  }
+
+  /** Drops the queue tables. For tests and teardown. */
+  async purge(): Promise<void> {
+    const { jobs, groups, dead } = this.t;
+    if (this.db.open) this.db.exec(`DROP TABLE IF EXISTS ${jobs}; DROP TABLE IF EXISTS ${groups}; DROP TABLE IF EXISTS ${dead};`);
+  }
+
+  /** Stops consumers (draining handlers), writes pending publishes, then closes the database if it owns it. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    const all = [...this.consumers.values()].flatMap((s) => [...s]);
+    await Promise.all(all.map((c) => c.close()));
+    this.flush();
+    this.closed = true;
+    if (this.ownsDb) this.db.close();
+  }
+}
+
+interface ClaimRow {
+  id: number;
+  body: Buffer;
+  deliveries: number;
+  last_code: string | null;
+  last_message: string | null;
+}
+
+interface DeadRow {
+  id: number;
+  grp: string;
+  body: Buffer;
+  deliveries: number;
+  code: string;
+  message: string;
+  raw: number;
+  dead_at: number;
+}
+
+/** Factory form of {@link SqliteQueue}. */
+export function createSqliteQueue(options?: SqliteQueueOptions): SqliteQueue {
+  return new SqliteQueue(options);
+}

@@ -1,0 +1,80 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import type { SqliteQueue } from '../../src/adapters/sqlite/sqlite-queue.js';
+import { createSqliteQueue } from '../../src/adapters/sqlite/sqlite-queue.js';
+import { isPenguiflowError } from '../../src/errors/index.js';
+import { describeMessageBus } from '../../src/testing/message-bus-suite.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'pf-sqlite-queue-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describeMessageBus<SqliteQueue>({
+  name: 'SQLite queue',
+  create: () => createSqliteQueue({ path: ':memory:' }),
+  destroy: (queue) => queue.purge(),
+  capabilities: {
+    rawPublish: (queue, topic, bytes) => queue.publishRaw(topic, bytes),
+    orderedPerKey: true,
+    retainsBeforeGroup: true,
+    leaseMs: 400,
+  },
+  additionalTests: (ctx) => {
+    it('two queues on one file (as two processes) share the work and never run a job twice', async () => {
+      const path = join(dir, `shared-${Date.now()}.db`);
+      const a = createSqliteQueue({ path, pollMs: 50 });
+      const b = createSqliteQueue({ path, pollMs: 50 });
+      try {
+        const topic = ctx.topic();
+        const group = ctx.group();
+        const seen: string[] = [];
+        const by = { a: 0, b: 0 };
+        const handler = (name: 'a' | 'b') => async (d: { envelope: { id: string } }) => {
+          seen.push(d.envelope.id);
+          by[name]++;
+          await new Promise((r) => setTimeout(r, 3));
+        };
+        await a.consume(topic, group, handler('a'), { concurrency: 4, leaseMs: 60_000 });
+        await b.consume(topic, group, handler('b'), { concurrency: 4, leaseMs: 60_000 });
+        await Promise.all(Array.from({ length: 200 }, (_, n) => a.publish(ctx.envelope(topic, { n }))));
+        await ctx.waitFor(() => seen.length >= 200, 20_000, '200 deliveries');
+        await new Promise((r) => setTimeout(r, 200));
+        expect(seen.length).toBe(200);
+        expect(new Set(seen).size).toBe(200);
+        expect(by.a).toBeGreaterThan(0);
+        expect(by.b).toBeGreaterThan(0);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+
+    it('keeps queued envelopes across a restart (durable file)', async () => {
+      const path = join(dir, `restart-${Date.now()}.db`);
+      const topic = ctx.topic();
+      const group = ctx.group();
+      const first = createSqliteQueue({ path });
+      await first.consume(topic, group, async () => {}, { leaseMs: 60_000 }).then((s) => s.close());
+      const envelope = ctx.envelope(topic);
+      await first.publish(envelope);
+      await first.close();
+      const second = createSqliteQueue({ path });
+      const got: string[] = [];
+      await second.consume(topic, group, async (d) => void got.push(d.envelope.id));
+      await ctx.waitFor(() => got.length === 1, 5_000, 'the delivery after restart');
+      expect(got).toEqual([envelope.id]);
+      await second.close();
+    });
+
+    it('a path that cannot be opened gives one clear BusUnavailableError', () => {
+      let error: unknown;
+      try {
+        createSqliteQueue({ path: join(dir, 'no-such-dir', 'x', 'q.db') });
+      } catch (e) {
+        error = e;
+      }
+      expect(isPenguiflowError(error, 'BUS_UNAVAILABLE')).toBe(true);
+    });
+  },
+});
