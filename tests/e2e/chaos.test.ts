@@ -70,7 +70,7 @@ for (const c of cases) {
       process.env.CHAOS_PG_URL = pgUrl;
       process.env.CHAOS_TABLE = table;
       process.env.CHAOS_FLOW = tag;
-      const { default: makeFlow } = (await import('../fixtures/flows/chaos.js')) as { default: () => Flow };
+      const { default: makeFlow } = (await import('../fixtures/flows/chaos.js'));
       const flow = makeFlow();
       const bus = await openMessageBus(busUrl);
       flow.run({ distributed: { bus } });
