@@ -124,6 +124,15 @@ async function flowRate(store: StateStore | undefined, n: number): Promise<numbe
   return (n / (performance.now() - t0)) * 1000;
 }
 
+/** Accepts and forgets everything: isolates the cost of creating and batching events from the store's own. */
+const NOOP_STORE: StateStore = {
+  saveEvent: async () => {},
+  saveEvents: async () => {},
+  loadHistory: async () => [],
+  saveRemoteBinding: async () => {},
+  findRemoteBindings: async () => [],
+};
+
 const row = (name: string, m: Measured, note = ''): (string | number)[] => [name, fmt(m.eventsPerSec), fmt(m.p50, 2), fmt(m.p99, 2), note];
 
 export default async function stores(): Promise<BenchSection> {
@@ -170,6 +179,7 @@ export default async function stores(): Promise<BenchSection> {
       flowRows.push([label, fmt(rate), `${fmt((rate / none) * 100)} %`]);
     };
     flowRows.push(['no store', fmt(none), '100 %']);
+    await withStore('no-op store (recorder and event cost only)', () => NOOP_STORE);
     await withStore('memory', () => new InMemoryStateStore());
     await withStore('SQLite, batched', () => sqlite('batched'));
     if (url) await withStore('Postgres, batched', () => createPostgresStateStore({ url, schema, poolSize: 4 }));
