@@ -9,7 +9,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openMessageBus } from '../../src/adapters/bus-url.js';
-import { message, type Flow } from '../../src/index.js';
+import { message } from '../../src/index.js';
 import { serviceUrl, type ServiceName } from '../helpers/services.js';
 import { ROOT } from '../helpers/spawn.js';
 
