@@ -34,8 +34,8 @@ describe.skipIf(!redis)('distributed nodes across processes (Redis)', () => {
     children.add(child);
     child.on('exit', () => children.delete(child));
     let out = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     const ready = (async () => {
       for (let i = 0; i < 300 && !out.includes('running'); i++) await sleep(50);
       if (!out.includes('running')) throw new Error(`worker did not start: ${out}`);
