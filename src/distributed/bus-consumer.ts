@@ -70,6 +70,7 @@ export function createDelivery(envelope: BusEnvelope, deliveryCount: number, act
 /**
  * Concurrency slots for one subscription. `run` starts a handler in a slot;
  * resolve → ack, throw → nack (unless the handler settled the delivery itself).
+ * A slot frees when its handler returns; `drain` also waits for the ack/nack.
  * `drain` waits for every running handler.
  */
 export class ConsumerSlots {
@@ -99,25 +100,34 @@ export class ConsumerSlots {
 
   run(delivery: Delivery & { readonly settled: boolean }, handler: (d: Delivery) => Promise<void>): void {
     this.running++;
+    let released = false;
+    // the slot bounds running handlers; it frees as soon as the handler returns,
+    // so the next fetch overlaps the ack's round trip (drain still waits for the ack)
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.running--;
+      const waiters = this.waiters;
+      this.waiters = [];
+      for (const w of waiters) w();
+      this.onRelease();
+    };
     const task = (async () => {
+      let failure: Error | undefined;
       try {
         await handler(delivery);
-        if (!delivery.settled) await delivery.ack();
       } catch (error) {
-        if (!delivery.settled) {
-          const err = error instanceof Error ? error : new Error(String(error));
-          await delivery.nack(err);
-        }
+        failure = error instanceof Error ? error : new Error(String(error));
       }
+      release();
+      if (delivery.settled) return;
+      if (failure) await delivery.nack(failure);
+      else await delivery.ack();
     })()
       .catch(this.onSettleError)
       .finally(() => {
-        this.running--;
+        release();
         this.inflight.delete(task);
-        const waiters = this.waiters;
-        this.waiters = [];
-        for (const w of waiters) w();
-        this.onRelease();
       });
     this.inflight.add(task);
   }

@@ -14,6 +14,8 @@ export interface NatsBusInternals {
   host: string;
   serializer: Serializer;
   requestTimeoutMs: number;
+  /** Messages fetched ahead beyond the free slots; undefined = the concurrency. */
+  prefetch: number | undefined;
   names(topic: string): NatsTopicNames;
   ensureStream(topic: string): Promise<void>;
   deadLetter(topic: string, group: string, data: Uint8Array, count: number, error: { code: string; message: string }, raw: boolean): Promise<void>;
@@ -28,6 +30,7 @@ export class NatsConsumer implements Subscription {
   private readonly names: NatsTopicNames;
   private readonly slots: ConsumerSlots;
   private readonly ownRetrySubject: string;
+  private readonly prefetch: number;
   private stopped = false;
   private batch: ConsumerMessages | undefined;
   private loopDone: Promise<void> | undefined;
@@ -44,6 +47,7 @@ export class NatsConsumer implements Subscription {
     this.names = bus.names(topic);
     this.ownRetrySubject = this.names.retrySubject(group);
     this.slots = new ConsumerSlots(options.concurrency);
+    this.prefetch = Math.max(0, bus.prefetch ?? options.concurrency);
     options.signal?.addEventListener('abort', () => void this.close(), { once: true });
   }
 
@@ -91,10 +95,15 @@ export class NatsConsumer implements Subscription {
         await this.slots.whenFree();
         if (this.stopped) break;
         const consumer = await this.bus.js.consumers.get(this.names.stream, durable);
-        this.batch = await consumer.fetch({ max_messages: this.slots.free, expires: 1_000 });
+        this.batch = await consumer.fetch({ max_messages: this.slots.free + this.prefetch, expires: 1_000 });
         for await (const msg of this.batch) {
+          // read-ahead messages wait here for a slot (their ack wait is already running)
+          await this.slots.whenFree();
+          if (this.stopped) {
+            msg.nak(); // never ran: hand it back now rather than after the ack wait
+            continue;
+          }
           this.dispatch(msg);
-          if (this.stopped) break;
         }
         failures = 0;
       } catch {

@@ -40,6 +40,12 @@ export interface NatsMessageBusOptions {
   duplicateWindowMs?: number;
   /** File (default) or memory storage for the streams. */
   storage?: 'file' | 'memory';
+  /**
+   * Messages each consumer fetches ahead beyond its free slots (default: its
+   * concurrency). Their ack wait runs from the fetch, so keep the wait short
+   * compared to `leaseMs`. Unrun ones are nak'ed on close.
+   */
+  prefetch?: number;
   /** Bound on connecting (ms). Default 5,000. */
   connectTimeoutMs?: number;
   /** Bound on each publish and admin call (ms). Default 10,000. */
@@ -81,6 +87,7 @@ export class NatsMessageBus implements ConsumableBus {
       host,
       serializer: options.serializer ?? jsonSerializer,
       requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
+      prefetch: options.prefetch,
       names: (topic) => natsNames(this.prefix, topic),
       ensureStream: (topic) => this.ensureStream(topic),
       deadLetter: (topic, group, data, count, error, raw) => this.deadLetter(topic, group, data, count, error, raw),

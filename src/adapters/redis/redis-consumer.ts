@@ -14,6 +14,13 @@ import { fieldMap, type RedisBusInternals, type RedisTopicKeys } from './redis-i
 
 type StreamReply = [Buffer, [Buffer, Buffer[] | null][]][] | null;
 
+interface Entry {
+  stream: string;
+  id: string;
+  fields: Map<string, Buffer>;
+  timesDelivered: number;
+}
+
 /**
  * One subscription: a loop on its own connection that promotes due retries,
  * reclaims entries whose lease expired (`XAUTOCLAIM`), then blocks on
@@ -34,6 +41,11 @@ export class RedisConsumer implements Subscription {
   private readonly acks = new Map<string, string[]>();
   private ackFlush: Promise<void> | undefined;
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  /** Entries read ahead (already pending for this consumer), run as slots free up. */
+  private readonly buffer: Entry[] = [];
+  /** Most entries held: running + read ahead. */
+  private readonly target: number;
+  private roomWaiter: (() => void) | undefined;
 
   constructor(
     private readonly bus: RedisBusInternals,
@@ -45,7 +57,8 @@ export class RedisConsumer implements Subscription {
   ) {
     this.keys = bus.keys(topic);
     this.streams = [this.keys.stream, this.keys.retry(group)];
-    this.slots = new ConsumerSlots(options.concurrency);
+    this.slots = new ConsumerSlots(options.concurrency, undefined, () => this.pump());
+    this.target = options.concurrency + Math.max(0, bus.prefetch ?? options.concurrency);
     options.signal?.addEventListener('abort', () => void this.close(), { once: true });
   }
 
@@ -78,9 +91,10 @@ export class RedisConsumer implements Subscription {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.stopped = true;
-      this.slots.wake();
+      this.roomWaiter?.();
       this.unblock();
       await this.loopDone?.catch(() => {});
+      await this.handBack();
       await this.slots.drain();
       await this.flushAcks();
       for (const t of this.timers) clearTimeout(t);
@@ -96,15 +110,22 @@ export class RedisConsumer implements Subscription {
     this.bus.client.client('UNBLOCK', this.blockingId).catch(() => {});
   }
 
+  private get lowWater(): number {
+    return Math.floor(this.target / 2);
+  }
+
   private async loop(): Promise<void> {
     let failures = 0;
     while (!this.stopped) {
       try {
-        await this.slots.whenFree();
-        if (this.stopped) break;
+        if (this.buffer.length > this.lowWater) {
+          await new Promise<void>((resolve) => (this.roomWaiter = resolve));
+          this.roomWaiter = undefined;
+          continue;
+        }
         if (Date.now() >= this.nextMaintenance) await this.maintain();
-        if (this.stopped || this.slots.free <= 0) continue;
-        await this.read();
+        if (this.stopped || this.buffer.length > this.lowWater) continue;
+        await this.read(this.target - this.slots.active - this.buffer.length);
         failures = 0;
       } catch (error) {
         if (this.stopped) break;
@@ -113,6 +134,37 @@ export class RedisConsumer implements Subscription {
         await sleep(Math.min(100 * 2 ** failures, 2_000));
       }
     }
+  }
+
+  /** Runs read-ahead entries while slots are free; wakes the loop when the buffer runs low. */
+  private pump(): void {
+    while (!this.stopped && this.slots.free > 0 && this.buffer.length > 0) {
+      const e = this.buffer.shift()!;
+      this.dispatch(e.stream, e.id, e.fields, e.timesDelivered);
+    }
+    if (this.buffer.length <= this.lowWater) this.roomWaiter?.();
+  }
+
+  private accept(entry: Entry): void {
+    this.buffer.push(entry);
+    this.pump();
+  }
+
+  /** On close: read-ahead entries never ran; put them back for the group with their count unchanged. */
+  private async handBack(): Promise<void> {
+    const entries = this.buffer.splice(0);
+    const k = this.keys;
+    await Promise.allSettled(
+      entries.map((e) => {
+        const count = Number(e.fields.get('n')?.toString() ?? 0) + e.timesDelivered - 1;
+        const data = e.fields.get('d') ?? Buffer.alloc(0);
+        return withTimeout(
+          this.bus.scripts.pfNackRetry(e.stream, k.retry(this.group), k.delayed(this.group), this.group, e.id, data, count, 0, this.bus.maxLen),
+          this.bus.commandTimeoutMs,
+          () => new Error('Redis hand-back timed out'),
+        );
+      }),
+    );
   }
 
   /** Promotes due delayed retries and reclaims expired leases from both streams. */
@@ -124,7 +176,8 @@ export class RedisConsumer implements Subscription {
     if (nextDue >= 0) next = Math.min(next, Math.max(nextDue, now + 10));
     this.nextMaintenance = next;
     for (const stream of this.streams) {
-      if (this.slots.free <= 0) return;
+      // only claim what can run now: a claimed entry waiting in our buffer would be stuck behind busy slots
+      if (this.slots.free - this.buffer.length <= 0) return;
       await this.reclaim(stream);
     }
   }
@@ -140,7 +193,7 @@ export class RedisConsumer implements Subscription {
       this.options.leaseMs,
       start,
       'COUNT',
-      this.slots.free,
+      this.slots.free - this.buffer.length,
     )) as [Buffer, [Buffer, Buffer[] | null][]];
     this.claimCursor.set(stream, reply[0].toString());
     const entries = reply[1].filter((e) => e[1] !== null);
@@ -153,10 +206,10 @@ export class RedisConsumer implements Subscription {
       number,
     ][];
     const times = new Map(pending.map((p) => [p[0], Number(p[3])]));
-    for (const [id, flat] of entries) this.dispatch(stream, id.toString(), fieldMap(flat), times.get(id.toString()) ?? 2);
+    for (const [id, flat] of entries) this.accept({ stream, id: id.toString(), fields: fieldMap(flat), timesDelivered: times.get(id.toString()) ?? 2 });
   }
 
-  private async read(): Promise<void> {
+  private async read(count: number): Promise<void> {
     const blocking = this.blocking!;
     const blockMs = Math.max(5, Math.min(this.bus.blockMs, this.nextMaintenance - Date.now()));
     this.blocked = true;
@@ -168,7 +221,7 @@ export class RedisConsumer implements Subscription {
         this.group,
         this.options.consumer,
         'COUNT',
-        this.slots.free,
+        Math.max(1, count),
         'BLOCK',
         blockMs,
         'STREAMS',
@@ -184,7 +237,7 @@ export class RedisConsumer implements Subscription {
     }
     if (!reply) return;
     for (const [key, entries] of reply) {
-      for (const [id, flat] of entries) if (flat) this.dispatch(key.toString(), id.toString(), fieldMap(flat), 1);
+      for (const [id, flat] of entries) if (flat) this.accept({ stream: key.toString(), id: id.toString(), fields: fieldMap(flat), timesDelivered: 1 });
     }
   }
 

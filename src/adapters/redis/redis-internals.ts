@@ -18,6 +18,8 @@ export interface RedisBusInternals {
   maxLen: number;
   deadLetterMaxLen: number;
   blockMs: number;
+  /** Entries read ahead per consumer beyond its concurrency; undefined = the concurrency. */
+  prefetch: number | undefined;
   commandTimeoutMs: number;
   keys(topic: string): RedisTopicKeys;
 }

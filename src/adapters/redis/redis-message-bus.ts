@@ -34,11 +34,20 @@ export interface RedisMessageBusOptions {
   blockMs?: number;
   /** CLIENT SETNAME of every connection (shows in `CLIENT LIST`). Default `penguiflow:<prefix>`. */
   connectionName?: string;
+  /**
+   * Entries each consumer reads ahead beyond its concurrency (default: its
+   * concurrency). Read-ahead entries are pending (leased) from the moment they
+   * are read, so keep `(concurrency + prefetch) / concurrency × handler time`
+   * well under `leaseMs`. Unrun read-ahead entries are handed back on close.
+   */
+  prefetch?: number;
   /** Bound on connecting (ms). Default 5,000. */
   connectTimeoutMs?: number;
   /** Bound on each publish, ack and admin call (ms). Default 10,000. */
   commandTimeoutMs?: number;
 }
+
+const PIPELINE_MAX = 500;
 
 interface PendingPublish {
   key: string;
@@ -87,6 +96,7 @@ export class RedisMessageBus implements ConsumableBus {
       maxLen: options.maxLen ?? 1_000_000,
       deadLetterMaxLen: options.deadLetterMaxLen ?? 100_000,
       blockMs: options.blockMs ?? 1_000,
+      prefetch: options.prefetch,
       commandTimeoutMs: options.commandTimeoutMs ?? 10_000,
       keys(topic: string): RedisTopicKeys {
         const base = `${prefix}:{${topic}}`;
@@ -125,6 +135,8 @@ export class RedisMessageBus implements ConsumableBus {
     return new Promise<void>((resolve, reject) => {
       if (this.batch.length === 0) queueMicrotask(() => this.trackFlush());
       this.batch.push({ key, bytes, resolve, reject });
+      // big bursts go out in pipelines of PIPELINE_MAX so consumers start while the rest is sent
+      if (this.batch.length >= PIPELINE_MAX) this.trackFlush();
     });
   }
 
