@@ -45,6 +45,12 @@ export interface RemoteStreamEvent {
   payload?: unknown;
   /** True on the last event of the stream. */
   final: boolean;
+  /** For `artifact` events: which artifact, and whether this chunk appends to it / ends it. */
+  artifactId?: string;
+  append?: boolean;
+  lastChunk?: boolean;
+  /** The server's event id (SSE `id`), usable to resume the stream after a disconnect. */
+  eventId?: string;
 }
 
 /**
