@@ -1,0 +1,3 @@
+export * from './a2a-client.js';
+export * from './sse-reader.js';
+export * from './wire-errors.js';
