@@ -27,6 +27,7 @@ export const FLOW_EVENT_TYPES = [
   'worker_stop',
   'bus_redelivery',
   'bus_dead_letter',
+  'load_shed',
 ] as const;
 
 export type FlowEventType = (typeof FLOW_EVENT_TYPES)[number];

@@ -174,8 +174,12 @@ export class Flow implements RunnerHost, ControllerHost {
         if (next === CLOSED) return;
         msg = next;
       }
-      const running = runner.process(msg);
-      if (running !== undefined) await running;
+      const keyed = runner.keyed;
+      if (keyed !== undefined && !keyed.admit(msg)) continue; // parked until its key has a free slot
+      for (let next: Message | undefined = msg; next !== undefined; next = keyed?.release(next)) {
+        const running = runner.process(next);
+        if (running !== undefined) await running;
+      }
       if (this.recorder?.isFull) await this.recorder.waitForSpace();
     }
   }
@@ -187,9 +191,16 @@ export class Flow implements RunnerHost, ControllerHost {
     const targets = this.ingress(msg, options);
     if (this.starting !== undefined) await this.starting;
     const trace = this.openTrace(msg);
-    for (let i = 0; i < targets.length; i++) {
-      const wait = this.enqueue(targets[i]!, i === 0 ? msg : { ...msg, id: nextId('m') }, trace, undefined);
-      if (wait !== undefined) await wait;
+    try {
+      for (let i = 0; i < targets.length; i++) {
+        const wait = this.enqueue(targets[i]!, i === 0 ? msg : { ...msg, id: nextId('m') }, trace, undefined);
+        if (wait !== undefined) await wait;
+      }
+    } catch (error) {
+      // Refused at the edge (e.g. LOAD_SHED): a trace that got no work must not stay open.
+      trace.failed = true;
+      this.endIfIdle(trace);
+      throw error;
     }
   }
 
@@ -449,13 +460,16 @@ export class Flow implements RunnerHost, ControllerHost {
     this.event('trace_cancel_start', trace, undefined, { tracePending: trace.pending, traceInflight: trace.inflight });
     const finished = new Promise<void>((resolve) => (trace.cancelWaiters = [resolve]));
     let dropped = 0;
-    for (const queue of this.queues.values()) dropped += queue.removeWhere((m) => m.traceId === traceId).length;
+    const ofTrace = (m: Message) => m.traceId === traceId;
+    for (const queue of this.queues.values()) dropped += queue.removeWhere(ofTrace).length;
+    for (const runner of this.runners.values()) dropped += runner.keyed?.drop(ofTrace) ?? 0;
     if (dropped > 0) this.event('trace_cancel_drop', trace, undefined, { extra: { dropped } });
     const reason = new TraceCancelledError(`Trace ${traceId} was cancelled`, { details: { traceId } });
     this.deliver(trace, { kind: 'error', error: reason });
     for (const hook of [...trace.cancelHooks]) hook(reason);
     if (trace.remote !== undefined) {
       // Workers are told to drop and abort the trace; their late replies are ignored.
+      for (const id of trace.remote.keys()) this.remote?.untrack(id);
       trace.remote.clear();
       await this.remote?.cancel(traceId, trace.tenant).catch((error: unknown) => this.onBusError(error, undefined));
     }

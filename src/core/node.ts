@@ -21,6 +21,14 @@ export interface NodePolicy {
   validateOut?: StandardSchemaV1;
   /** Allows an edge from this node to itself. */
   allowCycle?: boolean;
+  /**
+   * Groups messages by a key (e.g. `(msg) => msg.headers.tenant`) and runs at
+   * most `maxPerKey` of one key at once, so one tenant cannot starve the others.
+   * On workers the limit holds across every worker (it needs a store with leases).
+   */
+  concurrencyKey?: (msg: Message) => string;
+  /** Default 1 when `concurrencyKey` is set. */
+  maxPerKey?: number;
   /** `distributed`: the node runs on workers that consume its input edge from a bus. Default `local`. */
   placement?: 'local' | 'distributed';
 }

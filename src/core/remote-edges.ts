@@ -1,9 +1,11 @@
-import { InvalidOptionsError, PenguiflowError } from '../errors/index.js';
+import { InvalidOptionsError, LoadShedError, PenguiflowError } from '../errors/index.js';
 import type { ConsumableBus, Delivery, Subscription } from '../protocols/message-bus.js';
 import { nextId } from './ids.js';
 import type { Message } from './message.js';
 import type { TraceState } from './trace.js';
 import type { FlowOutput } from './mailbox.js';
+import type { FlowEventType } from './events.js';
+import type { EventFields } from './runner-host.js';
 import { controlTopic, replyTopic, workTopic, type ControlCommand, type WorkerReply } from './wire.js';
 
 export interface DistributedOptions {
@@ -13,11 +15,20 @@ export interface DistributedOptions {
   controllerId?: string;
   /** How long workers remember a cancelled trace. Default 10 minutes. */
   cancelTtlMs?: number;
+  /**
+   * Load shedding: most messages this controller keeps outstanding on a
+   * distributed node's edge (one number for all, or per node). Past 80 % of it
+   * messages with `headers.priority < 0` are refused; past it, priority ≤ 0;
+   * priority > 0 gets 25 % headroom more. Refused messages fail with LOAD_SHED
+   * and a `load_shed` event.
+   */
+  maxDepth?: number | Record<string, number>;
 }
 
 /** What the controller side needs from its flow. */
 export interface ControllerHost {
   readonly name: string;
+  event(type: FlowEventType, trace: { traceId: string; tenant: string }, node?: string, fields?: EventFields): void;
   activeTrace(traceId: string): TraceState | undefined;
   deliver(trace: TraceState, output: FlowOutput): void;
   enqueueLocal(target: string, msg: Message, trace: TraceState): Promise<void> | undefined;
@@ -40,6 +51,10 @@ export class RemoteEdges {
   readonly controllerId: string;
   private readonly cancelTtlMs: number;
   private subscription: Subscription | undefined;
+  private readonly maxDepth: number | Record<string, number> | undefined;
+  /** Outstanding messages per distributed node, and the node each outstanding id went to. */
+  private readonly depth = new Map<string, number>();
+  private readonly targetOf = new Map<string, string>();
 
   constructor(
     private readonly host: ControllerHost,
@@ -52,6 +67,35 @@ export class RemoteEdges {
     this.bus = options.bus;
     this.controllerId = options.controllerId ?? nextId('c');
     this.cancelTtlMs = options.cancelTtlMs ?? 600_000;
+    this.maxDepth = options.maxDepth;
+  }
+
+  /** Outstanding messages this controller has on `node`'s edge. */
+  depthOf(node: string): number {
+    return this.depth.get(node) ?? 0;
+  }
+
+  private track(id: string, target: string): void {
+    if (this.targetOf.has(id)) return;
+    this.targetOf.set(id, target);
+    this.depth.set(target, (this.depth.get(target) ?? 0) + 1);
+  }
+
+  /** Forgets an outstanding id (answered, or its trace was cancelled). */
+  untrack(id: string): void {
+    const target = this.targetOf.get(id);
+    if (target === undefined) return;
+    this.targetOf.delete(id);
+    this.depth.set(target, (this.depth.get(target) ?? 1) - 1);
+  }
+
+  private shouldShed(target: string, priority: number): boolean {
+    const limit = typeof this.maxDepth === 'number' ? this.maxDepth : this.maxDepth?.[target];
+    if (limit === undefined) return false;
+    const depth = this.depthOf(target);
+    if (priority > 0) return depth >= limit * 1.25;
+    if (priority < 0) return depth >= limit * 0.8;
+    return depth >= limit;
   }
 
   async start(): Promise<void> {
@@ -69,6 +113,17 @@ export class RemoteEdges {
 
   /** Publishes a message on the input edge of distributed node `target`. */
   send(target: string, msg: Message, trace: TraceState, source: string | undefined): Promise<void> {
+    const priority = msg.headers.priority ?? 0;
+    if (this.shouldShed(target, priority)) {
+      const depth = this.depthOf(target);
+      this.host.event('load_shed', trace, target, { extra: { depth, priority } });
+      return Promise.reject(
+        new LoadShedError(`Node "${target}" has ${depth} messages outstanding; a priority ${priority} message was shed`, {
+          details: { node: target, depth, priority },
+        }),
+      );
+    }
+    this.track(msg.id, target);
     this.host.settleRemote(trace, msg.id, +1);
     return this.bus.publish({
       id: msg.id,
@@ -104,7 +159,10 @@ export class RemoteEdges {
     trace.seenReplies ??= new Set();
     if (trace.seenReplies.has(key)) return; // a redelivered message was run again: its outcome is known
     trace.seenReplies.add(key);
-    for (const id of reply.forwarded) this.host.settleRemote(trace, id, +1);
+    for (const f of reply.forwarded) {
+      this.track(f.id, f.target);
+      this.host.settleRemote(trace, f.id, +1);
+    }
     for (const out of reply.outputs) {
       if (out.target === null) this.host.deliver(trace, { kind: 'result', message: out.message });
       else {
@@ -116,6 +174,7 @@ export class RemoteEdges {
       trace.failed = true;
       this.host.deliver(trace, { kind: 'error', error: PenguiflowError.fromJSON(reply.error) });
     }
+    this.untrack(reply.source);
     this.host.settleRemote(trace, reply.source, -1);
   }
 }

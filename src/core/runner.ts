@@ -8,6 +8,7 @@ import {
 } from '../errors/index.js';
 import { backoffDelay, sleep } from './backoff.js';
 import { NodeContextImpl } from './context.js';
+import { KeyedLimiter } from './keyed-limiter.js';
 import type { RunnerHost } from './runner-host.js';
 import { childMessage, type ChildOverrides, type Message } from './message.js';
 import type { EmitOptions, Node } from './node.js';
@@ -20,6 +21,8 @@ import { validateWith } from './validation.js';
  */
 export class NodeRunner {
   readonly concurrency: number;
+  /** Per-key concurrency limit, when the policy sets `concurrencyKey`. */
+  readonly keyed: KeyedLimiter | undefined;
   private readonly maxRetries: number;
   /** Non-empty successor list, or undefined when results go to the flow output. */
   private readonly next: readonly string[] | undefined;
@@ -30,6 +33,8 @@ export class NodeRunner {
     successors: readonly string[],
   ) {
     this.concurrency = node.policy.concurrency ?? 1;
+    const keyOf = node.policy.concurrencyKey;
+    this.keyed = keyOf === undefined ? undefined : new KeyedLimiter(keyOf, node.policy.maxPerKey ?? 1);
     this.maxRetries = node.policy.maxRetries ?? 0;
     this.next = successors.length > 0 ? successors : undefined;
   }

@@ -41,8 +41,8 @@ export interface DoneReply {
   source: string;
   node: string;
   round: number;
-  /** Ids of the messages the worker sent on to other distributed nodes. */
-  forwarded: string[];
+  /** Messages the worker sent on to other distributed nodes. */
+  forwarded: { id: string; target: string }[];
   /** Messages for controller-local nodes (`target`) or for the flow output (`target: null`). */
   outputs: { target: string | null; message: Message }[];
   /** The node's failure after its last attempt; the controller hands it to `fetch`. */

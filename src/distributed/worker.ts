@@ -226,6 +226,7 @@ export class Worker implements RunnerHost {
       return;
     }
 
+    const slot = await this.acquireKeySlot(runner, msg);
     trace.pending = 1;
     let set = this.inflight.get(msg.traceId);
     if (set === undefined) this.inflight.set(msg.traceId, (set = new Set()));
@@ -238,6 +239,7 @@ export class Worker implements RunnerHost {
       this.stats.inflight--;
       set.delete(trace);
       if (set.size === 0) this.inflight.delete(msg.traceId);
+      if (slot !== undefined) await this.releaseKeySlot(slot);
     }
     await trace.chunks;
     if (trace.cancelled) return this.reply(trace, node, msg, undefined);
@@ -280,7 +282,7 @@ export class Worker implements RunnerHost {
       source: msg.id,
       node,
       round: trace.round,
-      forwarded: trace.cancelled ? [] : trace.forwarded.map((f) => f.message.id),
+      forwarded: trace.cancelled ? [] : trace.forwarded.map((f) => ({ id: f.message.id, target: f.target })),
       outputs: trace.cancelled ? [] : trace.outputs,
     };
     if (error !== undefined) reply.error = error.toJSON();
@@ -294,6 +296,42 @@ export class Worker implements RunnerHost {
       key: trace.traceId,
       message: { id: nextId('m'), payload: reply, headers: { tenant: trace.tenant }, traceId: trace.traceId, meta: {} },
     });
+  }
+
+  /*
+   * Keyed concurrency across workers: a message of key K runs only while it
+   * holds one of `maxPerKey` slot leases for K. A worker waits for a slot up to
+   * half the delivery lease, then hands the message back for later.
+   */
+  private async acquireKeySlot(runner: NodeRunner, msg: Message): Promise<{ key: string; owner: string } | undefined> {
+    const policy = runner.node.policy;
+    const store = this.store;
+    if (policy.concurrencyKey === undefined) return undefined;
+    if (store === undefined || !hasLeaseStore(store)) {
+      throw new InvalidOptionsError(`Node "${runner.node.name}" limits concurrency per key across workers: give the worker a store with leases`);
+    }
+    const key = policy.concurrencyKey(msg);
+    const limit = policy.maxPerKey ?? 1;
+    const leaseMs = this.options.leaseMs ?? 30_000;
+    const owner = `${this.id}/${msg.id}`;
+    const giveUpAt = Date.now() + leaseMs / 2;
+    for (let wait = 5; ; wait = Math.min(wait * 2, 200)) {
+      for (let i = 0; i < limit; i++) {
+        const slot = `slot:${this.flow.name}:${runner.node.name}:${key}:${i}`;
+        if (await store.acquireLease(slot, owner, leaseMs)) return { key: slot, owner };
+      }
+      if (Date.now() >= giveUpAt) {
+        throw new PenguiflowError('LOAD_SHED', `No free slot for key ${JSON.stringify(key)} on node "${runner.node.name}"; handed back`, {
+          retryable: true,
+        });
+      }
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+
+  private async releaseKeySlot(slot: { key: string; owner: string }): Promise<void> {
+    const store = this.store;
+    if (store !== undefined && hasLeaseStore(store)) await store.releaseLease(slot.key, slot.owner).catch(() => undefined);
   }
 
   private async isDone(key: string): Promise<boolean> {
