@@ -14,3 +14,4 @@ export { runWorker, Worker, type WorkerOptions, type WorkerStats } from './worke
 export { createJsonSerializer, jsonSerializer, encodeEnvelope, decodeEnvelope } from './codec.js';
 export { workTopic, workGroup, replyTopic, controlTopic, type WorkerReply, type ControlCommand } from '../core/wire.js';
 export type { DistributedOptions } from '../core/remote-edges.js';
+export { openMessageBus } from '../adapters/bus-url.js';
