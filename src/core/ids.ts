@@ -11,8 +11,11 @@ function randomPrefix(): string {
   return out;
 }
 
+const heads = new Map<string, string>();
+
 /** A new id such as `t-3f2a…-1a`; `kind` is a short letter saying what it names. */
 export function nextId(kind: string): string {
-  counter++;
-  return kind + '-' + PREFIX + '-' + counter.toString(36);
+  let head = heads.get(kind);
+  if (head === undefined) heads.set(kind, (head = kind + '-' + PREFIX + '-'));
+  return head + (++counter).toString(36);
 }
