@@ -307,8 +307,11 @@ export class A2AClient implements RemoteTransport {
 
   private streamEvent(sr: StreamResponse): RemoteStreamEvent {
     if ('task' in sr) {
+      // A snapshot of an already settled task (e.g. a retried call the server deduplicated) ends the stream.
       const st = sr.task.status.state;
-      return { kind: 'task', taskId: sr.task.id, contextId: sr.task.contextId, state: remoteState(st), final: false };
+      const ev: RemoteStreamEvent = { kind: 'task', taskId: sr.task.id, contextId: sr.task.contextId, state: remoteState(st), final: TERMINAL_WIRE_STATES.has(st) || INTERRUPTED_WIRE_STATES.has(st) };
+      if ((sr.task.artifacts?.length ?? 0) > 0 || ev.final) ev.payload = this.taskResult(sr.task).payload;
+      return ev;
     }
     if ('message' in sr) return { kind: 'message', taskId: sr.message.taskId, contextId: sr.message.contextId, payload: this.decode(sr.message.parts), final: true };
     if ('statusUpdate' in sr) {

@@ -54,9 +54,9 @@ export class A2AOperations {
   /** SendStreamingMessage: the task as created, then every event of the turn until it settles. */
   async streamMessage(ctx: OperationContext, req: SendMessageRequest, sink: StreamSink): Promise<() => void> {
     this.requireStreaming();
-    const { taskId, duplicate } = await this.manager.send(ctx.scope, req);
+    const { taskId, duplicate, startSeq, continued } = await this.manager.send(ctx.scope, req);
     if (duplicate) return this.pipe(ctx.scope.tenant, taskId, undefined, sink);
-    return this.pipe(ctx.scope.tenant, taskId, 0, sink, true);
+    return this.pipe(ctx.scope.tenant, taskId, startSeq, sink, continued ? 'continued' : 'new');
   }
 
   /**
@@ -66,10 +66,10 @@ export class A2AOperations {
    */
   async subscribe(ctx: OperationContext, taskId: string, afterSeq: number | undefined, sink: StreamSink): Promise<() => void> {
     this.requireStreaming();
-    return this.pipe(ctx.scope.tenant, taskId, afterSeq, sink, false, afterSeq === undefined);
+    return this.pipe(ctx.scope.tenant, taskId, afterSeq, sink, undefined, afterSeq === undefined);
   }
 
-  private async pipe(tenant: string, taskId: string, afterSeq: number | undefined, sink: StreamSink, fromStart = false, refuseTerminal = false): Promise<() => void> {
+  private async pipe(tenant: string, taskId: string, afterSeq: number | undefined, sink: StreamSink, turn?: 'new' | 'continued', refuseTerminal = false): Promise<() => void> {
     let ready = false;
     let ended = false;
     let maxSeq = -1;
@@ -95,10 +95,10 @@ export class A2AOperations {
       throw new A2AProtocolError('UNSUPPORTED_OPERATION', { message: `Task ${taskId} is in a terminal state; nothing to subscribe to`, metadata: { taskId } });
     }
     let snapshot: Task = sub.task;
-    if (fromStart) {
-      // The stream of a new task starts from the task as created; the log replays the rest.
-      snapshot = { ...sub.task, status: { state: 'TASK_STATE_SUBMITTED', timestamp: sub.task.status.timestamp ?? new Date().toISOString() } };
-      delete snapshot.artifacts;
+    if (turn !== undefined) {
+      // The stream of a turn starts from the task as the turn began; the log replays the rest.
+      snapshot = { ...sub.task, status: { state: turn === 'new' ? 'TASK_STATE_SUBMITTED' : 'TASK_STATE_WORKING', timestamp: sub.task.status.timestamp ?? new Date().toISOString() } };
+      if (turn === 'new') delete snapshot.artifacts;
     }
     const snapshotSeq = afterSeq ?? sub.seq;
     maxSeq = snapshotSeq;

@@ -72,6 +72,16 @@ class ActiveTask {
   }
 }
 
+export interface SendOutcome {
+  taskId: string;
+  /** The messageId was seen before: nothing new runs. */
+  duplicate: boolean;
+  /** Seq of the last logged event before this turn (replay from here to see the turn). */
+  startSeq: number;
+  /** The message continued an existing task. */
+  continued: boolean;
+}
+
 export interface SubscribeResult {
   task: Task;
   /** Seq of the last event the snapshot reflects. */
@@ -116,14 +126,14 @@ export class TaskManager {
    * as the task exists; the turn runs in the background. A messageId seen
    * before (same tenant) returns the task it started, without running again.
    */
-  async send(scope: RequestScope, req: SendMessageRequest): Promise<{ taskId: string; duplicate: boolean }> {
+  async send(scope: RequestScope, req: SendMessageRequest): Promise<SendOutcome> {
     const msg = req.message;
     const tenantScope = { tenant: scope.tenant };
     if (msg.taskId) return this.continueTask(scope, req, msg.taskId);
 
     const taskId = nextId('task');
     const owner = await this.store.claimIdempotencyKey(tenantScope, msg.messageId, taskId);
-    if (owner !== taskId) return { taskId: await this.awaitDuplicate(scope.tenant, ownerTask(owner)), duplicate: true };
+    if (owner !== taskId) return { taskId: await this.awaitDuplicate(scope.tenant, ownerTask(owner)), duplicate: true, startSeq: 0, continued: false };
 
     const contextId = msg.contextId || nextId('ctx');
     const now = Date.now();
@@ -147,10 +157,10 @@ export class TaskManager {
     const active = new ActiveTask(taskId, scope.tenant, contextId, 0);
     this.active.set(taskId, active);
     this.startTurn(active, scope, userMessage, req.metadata);
-    return { taskId, duplicate: false };
+    return { taskId, duplicate: false, startSeq: 0, continued: false };
   }
 
-  private async continueTask(scope: RequestScope, req: SendMessageRequest, taskId: string): Promise<{ taskId: string; duplicate: boolean }> {
+  private async continueTask(scope: RequestScope, req: SendMessageRequest, taskId: string): Promise<SendOutcome> {
     const msg = req.message;
     const tenantScope = { tenant: scope.tenant };
     const record = await this.store.getTask(taskId, tenantScope);
@@ -158,7 +168,7 @@ export class TaskManager {
     if (msg.contextId && msg.contextId !== record.contextId) throw invalidParams('message.contextId', 'does not match the task');
     const claim = `${taskId}/${nextId('turn')}`;
     const owner = await this.store.claimIdempotencyKey(tenantScope, msg.messageId, claim);
-    if (owner !== claim) return { taskId: ownerTask(owner), duplicate: true };
+    if (owner !== claim) return { taskId: ownerTask(owner), duplicate: true, startSeq: 0, continued: true };
     if (isTerminal(record.state)) {
       throw new A2AProtocolError('UNSUPPORTED_OPERATION', { message: `Task ${taskId} is ${record.state} and accepts no more messages`, metadata: { taskId } });
     }
@@ -180,8 +190,9 @@ export class TaskManager {
     }
     const userMessage: A2AMessage = { ...msg, taskId, contextId: record.contextId };
     await this.store.appendTaskHistory(taskId, tenantScope, userMessage);
+    const startSeq = active.lastSeq;
     this.startTurn(active, scope, userMessage, req.metadata);
-    return { taskId, duplicate: false };
+    return { taskId, duplicate: false, startSeq, continued: true };
   }
 
   /** The first request may still be creating the task: wait briefly for it to appear. */
