@@ -138,7 +138,8 @@ const row = (name: string, m: Measured, note = ''): (string | number)[] => [name
 export default async function stores(): Promise<BenchSection> {
   const dir = mkdtempSync(join(tmpdir(), 'pf-bench-stores-'));
   let files = 0;
-  const sqlite = (durability: 'batched' | 'sync') => createSqliteStateStore({ path: join(dir, `s${++files}.db`), durability });
+  const sqlite = (durability: 'batched' | 'sync', writer: 'inline' | 'worker' = 'inline') =>
+    createSqliteStateStore({ path: join(dir, `s${++files}.db`), durability, writer });
   const url = await serviceUrl('postgres');
   const schema = `pf_bench_${process.pid}`;
   const rows: (string | number)[][] = [];
@@ -155,6 +156,7 @@ export default async function stores(): Promise<BenchSection> {
     };
     rows.push(row('memory', await medianOf(RUNS, () => once(() => new InMemoryStateStore(), 200_000, BATCH)), `batches of ${BATCH}`));
     rows.push(row('SQLite, batched (WAL, synchronous=NORMAL)', await medianOf(RUNS, () => once(() => sqlite('batched'), 200_000, BATCH)), `batches of ${BATCH}`));
+    rows.push(row("SQLite, batched, writer: 'worker'", await medianOf(RUNS, () => once(() => sqlite('batched', 'worker'), 200_000, BATCH)), `batches of ${BATCH}, worker thread`));
     rows.push(row('SQLite, sync (WAL, synchronous=FULL)', await medianOf(RUNS, () => once(() => sqlite('sync'), 100_000, BATCH)), `batches of ${BATCH}`));
     rows.push(row('SQLite, sync, one event per write (naive)', await medianOf(1, () => once(() => sqlite('sync'), 3_000, 1)), 'one transaction per event'));
     if (url) {
@@ -182,6 +184,7 @@ export default async function stores(): Promise<BenchSection> {
     await withStore('no-op store (recorder and event cost only)', () => NOOP_STORE);
     await withStore('memory', () => new InMemoryStateStore());
     await withStore('SQLite, batched', () => sqlite('batched'));
+    await withStore("SQLite, batched, writer: 'worker'", () => sqlite('batched', 'worker'));
     if (url) await withStore('Postgres, batched', () => createPostgresStateStore({ url, schema, poolSize: 4 }));
   } finally {
     rmSync(dir, { recursive: true, force: true });

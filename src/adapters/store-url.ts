@@ -9,7 +9,7 @@ export const DEFAULT_STORE_URL = 'sqlite:./.penguiflow/state.db';
  * SQLite user needs no `pg` and a memory user needs neither driver.
  *
  * - `sqlite:<path>` (`sqlite:` alone is `./.penguiflow/state.db`; the folder is created);
- *   query `?durability=sync` for fsync per batch.
+ *   query `?durability=sync` for fsync per batch, `?writer=worker` to write events on a worker thread.
  * - `memory:` — in process, nothing survives.
  * - `postgres://user:pw@host:port/db?schema=penguiflow` (also `postgresql://`).
  *
@@ -29,8 +29,12 @@ export async function openStateStore(url: string): Promise<StateStore> {
       if (durability !== null && durability !== 'sync' && durability !== 'batched') {
         throw new InvalidOptionsError(`Unknown durability ${JSON.stringify(durability)} in store URL (use sync or batched)`);
       }
+      const writer = params.get('writer');
+      if (writer !== null && writer !== 'worker' && writer !== 'inline') {
+        throw new InvalidOptionsError(`Unknown writer ${JSON.stringify(writer)} in store URL (use inline or worker)`);
+      }
       const { createSqliteStateStore } = await import('./sqlite/index.js');
-      return createSqliteStateStore({ path, durability: durability ?? 'batched' });
+      return createSqliteStateStore({ path, durability: durability ?? 'batched', writer: writer ?? 'inline' });
     }
     case 'postgres':
     case 'postgresql': {

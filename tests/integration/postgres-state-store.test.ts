@@ -88,6 +88,18 @@ describe.skipIf(!url)('PostgresStateStore: connection errors and schemas', () =>
     }
   });
 
+  it("shares a schema with penguiflow's queue tables", async () => {
+    const shared = `${schema}_queue`;
+    await admin!.query(`CREATE SCHEMA "${shared}"; CREATE TABLE "${shared}".pf_queue_jobs (id int)`);
+    try {
+      const store = await createPostgresStateStore({ url: url!, schema: shared, poolSize: 1 });
+      expect(store.openedAtVersion).toBe(0);
+      await store.close();
+    } finally {
+      await admin!.query(`DROP SCHEMA "${shared}" CASCADE`);
+    }
+  });
+
   it('migrates once when several stores open a new schema at the same time', async () => {
     const fresh = `${schema}_race`;
     try {

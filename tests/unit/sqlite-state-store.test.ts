@@ -41,6 +41,31 @@ describeStateStore({
   },
 });
 
+describeStateStore({
+  name: "SqliteStateStore, writer 'worker'",
+  create: () => createSqliteStateStore({ path: freshPath(), writer: 'worker' }),
+  additionalTests: (ctx) => {
+    it('commits batches in the order they were sent and reads them from the main connection', async () => {
+      const tenant = ctx.tenant();
+      const writes = Array.from({ length: 20 }, (_, k) =>
+        ctx.store().saveEvents(Array.from({ length: 25 }, (_, i) => makeEvent({ traceId: 'ordered', tenant, ts: ctx.base, id: `o-${k}-${i}` }))),
+      );
+      await Promise.all(writes);
+      const ids = (await ctx.store().loadHistory('ordered', { tenant })).map((e) => e.id);
+      expect(ids).toEqual(Array.from({ length: 20 * 25 }, (_, n) => `o-${Math.floor(n / 25)}-${n % 25}`));
+      expect(ctx.store().stats.written).toBe(500);
+    });
+
+    it('rejects writes after close with STORE_UNAVAILABLE', async () => {
+      const store = createSqliteStateStore({ path: freshPath(), writer: 'worker' });
+      await store.saveEvent(makeEvent({ traceId: 'x', tenant: 't', ts: 1 }));
+      await store.close();
+      const error = await store.saveEvent(makeEvent({ traceId: 'x', tenant: 't', ts: 2 })).catch((e: unknown) => e);
+      expect(isPenguiflowError(error, 'STORE_UNAVAILABLE')).toBe(true);
+    });
+  },
+});
+
 describe('SqliteStateStore: bad files and options', () => {
   it('reports a file of garbage as STORE_CORRUPT, naming the file', () => {
     const path = freshPath();
@@ -61,6 +86,16 @@ describe('SqliteStateStore: bad files and options', () => {
     const check = new Database(path);
     expect(check.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).pluck().all()).toEqual(['customers']);
     check.close();
+  });
+
+  it("shares a file with penguiflow's SQLite queue tables", async () => {
+    const path = freshPath();
+    const db = new Database(path);
+    db.exec('CREATE TABLE pf_queue_jobs (id INTEGER PRIMARY KEY)');
+    db.close();
+    const store = createSqliteStateStore({ path });
+    expect(store.openedAtVersion).toBe(0);
+    await store.close();
   });
 
   it('refuses a file written by a newer schema version', async () => {

@@ -137,9 +137,11 @@ describe('openStateStore', () => {
   it('opens memory: and sqlite: URLs, creating the SQLite folder', async () => {
     expect(await openStateStore('memory:')).toBeInstanceOf(InMemoryStateStore);
     const path = join(dir, 'nested', 'deeper', 'x.db');
-    const store = await openStateStore(`sqlite:${path}?durability=sync`);
+    const store = await openStateStore(`sqlite:${path}?durability=sync&writer=worker`);
     expect(store).toBeInstanceOf(SqliteStateStore);
     expect((store as SqliteStateStore).durability).toBe('sync');
+    await store.saveEvent(makeEvent({ traceId: 'w', tenant: 't', ts: 1 }));
+    expect(await store.loadHistory('w', { tenant: 't' })).toHaveLength(1);
     expect(existsSync(path)).toBe(true);
     await store.close?.();
   });

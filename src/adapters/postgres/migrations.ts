@@ -136,9 +136,10 @@ export async function migrate(client: PoolClient, schema: string, q: string): Pr
   try {
     await client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`penguiflow:${schema}`]);
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${q}`);
-    const tables = (await client.query<{ table_name: string }>(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1`, [schema])).rows.map(
-      (r) => r.table_name,
-    );
+    // penguiflow's own queue (createPostgresQueue) may share the schema.
+    const tables = (await client.query<{ table_name: string }>(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1`, [schema])).rows
+      .map((r) => r.table_name)
+      .filter((name) => !name.startsWith('pf_queue_'));
     let version = 0;
     if (tables.includes('penguiflow_meta')) {
       const row = await client.query<{ value: string }>(`SELECT value FROM ${q}.penguiflow_meta WHERE key = 'schema_version'`);

@@ -4,8 +4,15 @@ import { StoreUnavailableError } from '../../errors/index.js';
 import { describeTarget, isConnectionError, isTransient, mapPgError, type PgTarget } from './errors.js';
 
 /** What the store needs from a connection. */
+/** A statement; with `name` it is prepared once per connection and its plan reused. */
+export interface Statement {
+  name?: string;
+  text: string;
+  values?: unknown[];
+}
+
 export interface Queryable {
-  query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<QueryResult<R>>;
+  query<R extends QueryResultRow = QueryResultRow>(text: string | Statement, values?: unknown[]): Promise<QueryResult<R>>;
 }
 
 /** What the store needs from a pool: `pg.Pool` fits, and so does a single client wrapped by {@link singleClientPool}. */
@@ -22,6 +29,8 @@ export interface RunOptions {
    * failed) or the server rolled it back (deadlock, serialization failure).
    */
   idempotent: boolean;
+  /** Prepare the statement under this name (per connection) so its plan is reused. */
+  name?: string;
 }
 
 /**
@@ -41,7 +50,8 @@ export class PgRunner {
   ) {}
 
   async query<R extends QueryResultRow = QueryResultRow>(sql: string, values: unknown[], options: RunOptions): Promise<R[]> {
-    return this.run(async (c) => (await c.query<R>(sql, values)).rows, options);
+    const statement: string | Statement = options.name ? { name: options.name, text: sql, values } : sql;
+    return this.run(async (c) => (await c.query<R>(statement, options.name ? undefined : values)).rows, options);
   }
 
   /** Runs `fn` inside BEGIN … COMMIT on one connection. */

@@ -204,7 +204,10 @@ export class PostgresStateStore
     for (const e of events) if (e.type === 'trace_complete') statusById.set(e.id, traceStatusOf(e));
     for (let i = 0; i < rows.length; i += this.chunk) {
       const part = rows.slice(i, i + this.chunk);
-      const [result] = await this.runner.query<{ inserted: string }>(this.insertSql(), this.insertParams(part, statusById), { idempotent: true });
+      const [result] = await this.runner.query<{ inserted: string }>(this.insertSql, this.insertParams(part, statusById), {
+        idempotent: true,
+        name: `pf_insert_events_${this.schema}`.slice(0, 63),
+      });
       this.stats.written += Number(result?.inserted ?? 0);
     }
     if (rejected.length > 0) {
@@ -235,7 +238,7 @@ export class PostgresStateStore
    * fold exactly the rows that were inserted into the trace summaries.
    * Retrying it after a lost connection cannot double count.
    */
-  private insertSql(): string {
+  private get insertSql(): string {
     const q = this.q;
     return `WITH input AS (
       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::text[], $7::text[], $8::int[], $9::text[])

@@ -133,7 +133,10 @@ export const SQLITE_SCHEMA_VERSION = SQLITE_MIGRATIONS.length;
 export function migrate(db: Database.Database, path: string): number {
   return db
     .transaction(() => {
-      const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`).pluck().all() as string[];
+      // penguiflow's own queue (penguiflow/sqlite createSqliteQueue) may share the file.
+      const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`).pluck().all() as string[]).filter(
+        (name) => !name.startsWith('pf_queue_'),
+      );
       let version = 0;
       if (tables.includes('penguiflow_meta')) {
         const row = db.prepare(`SELECT value FROM penguiflow_meta WHERE key = 'schema_version'`).pluck().get() as string | undefined;

@@ -39,7 +39,6 @@ import {
   prepareBatch,
   SqlWhere,
   tooLarge,
-  traceDeltas,
   traceFromRow,
   type BindingRow,
   type EventColumns,
@@ -47,6 +46,8 @@ import {
   type TraceRow,
 } from '../shared-sql/rows.js';
 import { mapSqliteError } from './errors.js';
+import { WorkerEventWriter } from './event-writer.js';
+import { completionsOf, createEventInserter, type CompletionMap } from './insert-events.js';
 import { migrate } from './migrations.js';
 import { SqliteExtras } from './sqlite-extras.js';
 import { SqliteTasks } from './sqlite-tasks.js';
@@ -70,6 +71,12 @@ export interface SqliteStateStoreOptions {
   maxArtifactBytes?: number;
   /** How long a write waits for another process's transaction, ms; default 5000. */
   busyTimeoutMs?: number;
+  /**
+   * `inline` (default): events are written on the calling thread (better-sqlite3 is synchronous,
+   * so a batch blocks the event loop while it commits). `worker`: a worker thread with its own
+   * connection writes event batches, leaving the flow's thread free; other calls stay inline.
+   */
+  writer?: 'inline' | 'worker';
 }
 
 /**
@@ -115,10 +122,14 @@ export class SqliteStateStore
   private readonly tasks: SqliteTasks;
   private readonly extras: SqliteExtras;
   private readonly statements = new Map<string, Database.Statement>();
-  private readonly writeBatch: Database.Transaction<(rows: EventColumns[], events: Map<string, FlowEvent>) => void>;
+  private readonly insertEvents: (rows: EventColumns[], completions: CompletionMap) => number;
+  private readonly eventWriter: WorkerEventWriter | undefined;
 
   constructor(options: SqliteStateStoreOptions) {
     if (!options.path) throw new InvalidOptionsError('createSqliteStateStore: `path` is required');
+    if (options.writer === 'worker' && options.path === ':memory:') {
+      throw new InvalidOptionsError("createSqliteStateStore: writer 'worker' needs a file, not :memory:");
+    }
     this.path = options.path;
     const synchronous = options.synchronous ?? (options.durability === 'sync' ? 'FULL' : 'NORMAL');
     this.durability = options.durability ?? (synchronous === 'FULL' || synchronous === 'EXTRA' ? 'sync' : 'batched');
@@ -141,7 +152,11 @@ export class SqliteStateStore
     const stmt = (sql: string) => this.stmt(sql);
     this.tasks = new SqliteTasks(this.db, stmt);
     this.extras = new SqliteExtras(this.db, stmt, this.maxArtifactBytes, this.stats);
-    this.writeBatch = this.db.transaction((rows: EventColumns[], events: Map<string, FlowEvent>) => this.insertRows(rows, events));
+    this.insertEvents = createEventInserter(this.db);
+    this.eventWriter =
+      options.writer === 'worker'
+        ? new WorkerEventWriter({ path: this.path, synchronous, busyTimeoutMs: options.busyTimeoutMs ?? 5000 }, (e) => mapSqliteError(e, this.path))
+        : undefined;
   }
 
   private stmt(sql: string): Database.Statement {
@@ -169,41 +184,15 @@ export class SqliteStateStore
     if (events.length === 0) return;
     const { rows, rejected } = prepareBatch(events, this.maxEventBytes);
     if (rows.length > 0) {
-      const byId = new Map<string, FlowEvent>();
-      for (const e of events) if (e.type === 'trace_complete') byId.set(e.id, e);
-      await this.guard(() => this.writeBatch.immediate(rows, byId));
+      const completions = completionsOf(events);
+      // Read the count first: `written += await …` would add to a stale value when writes overlap.
+      const inserted = this.eventWriter ? await this.eventWriter.write(rows, completions) : await this.guard(() => this.insertEvents(rows, completions));
+      this.stats.written += inserted;
     }
     if (rejected.length > 0) {
       this.stats.rejected += rejected.length;
       throw tooLarge(rejected, this.maxEventBytes);
     }
-  }
-
-  private insertRows(rows: EventColumns[], completes: Map<string, FlowEvent>): void {
-    const insert = this.stmt('INSERT OR IGNORE INTO events (id, tenant, trace_id, type, ts, node, body) VALUES (?, ?, ?, ?, ?, ?, ?)');
-    const inserted: { row: EventColumns; event: Pick<FlowEvent, 'type' | 'extra'> }[] = [];
-    for (const row of rows) {
-      if (insert.run(row.id, row.tenant, row.traceId, row.type, row.ts, row.node, row.body).changes === 1) {
-        inserted.push({ row, event: completes.get(row.id) ?? { type: row.type as FlowEvent['type'] } });
-      }
-    }
-    const current = this.stmt('SELECT status_rank, nodes FROM traces WHERE tenant = ? AND trace_id = ?');
-    const upsert = this.stmt(`INSERT INTO traces (tenant, trace_id, status, status_rank, first_ts, last_ts, event_count, nodes)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-      ON CONFLICT (tenant, trace_id) DO UPDATE SET
-        first_ts = min(first_ts, excluded.first_ts),
-        last_ts = max(last_ts, excluded.last_ts),
-        event_count = event_count + excluded.event_count,
-        status = CASE WHEN excluded.status_rank >= status_rank THEN excluded.status ELSE status END,
-        status_rank = max(status_rank, excluded.status_rank),
-        nodes = excluded.nodes`);
-    for (const d of traceDeltas(inserted)) {
-      const existing = current.get(d.tenant, d.traceId) as { nodes: string } | undefined;
-      const nodes = existing ? (JSON.parse(existing.nodes) as string[]) : [];
-      for (const n of d.nodes) if (!nodes.includes(n)) nodes.push(n);
-      upsert.run(d.tenant, d.traceId, d.status, d.rank, d.firstTs, d.lastTs, d.count, JSON.stringify(nodes));
-    }
-    this.stats.written += inserted.length;
   }
 
   async loadHistory(traceId: string, query: HistoryQuery): Promise<StoredEvent[]> {
@@ -371,8 +360,9 @@ export class SqliteStateStore
   /** Writes are synchronous and committed when `saveEvents` resolves: nothing to flush. */
   async flush(): Promise<void> {}
 
-  /** Closes the file (checkpointing the WAL). Idempotent. */
+  /** Waits for batches in flight, then closes the file (checkpointing the WAL). Idempotent. */
   async close(): Promise<void> {
+    await this.eventWriter?.close();
     if (this.db.open) this.db.close();
   }
 }
