@@ -16,6 +16,7 @@ export interface ResolvedConsumeOptions {
   concurrency: number;
   leaseMs: number;
   maxDeliveries: number;
+  ephemeral: boolean;
   signal: AbortSignal | undefined;
 }
 
@@ -28,7 +29,14 @@ export function resolveConsumeOptions(options: ConsumeOptions = {}): ResolvedCon
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? 1));
   const leaseMs = Math.max(1, Math.floor(options.leaseMs ?? DEFAULT_LEASE_MS));
   const maxDeliveries = Math.max(1, Math.floor(options.maxDeliveries ?? DEFAULT_MAX_DELIVERIES));
-  return { consumer: options.consumer ?? defaultConsumerName(), concurrency, leaseMs, maxDeliveries, signal: options.signal };
+  return {
+    consumer: options.consumer ?? defaultConsumerName(),
+    concurrency,
+    leaseMs,
+    maxDeliveries,
+    ephemeral: options.ephemeral === true,
+    signal: options.signal,
+  };
 }
 
 /** `{ code, message }` of an error as a dead letter records it. */

@@ -24,6 +24,8 @@ export interface QueueDriver {
   /** Releases the row, visible again after `delayMs`, remembering the error. */
   retry(id: string, delayMs: number, error: { code: string; message: string }): Promise<void>;
   deadLetter(id: string, deliveries: number, error: { code: string; message: string }, raw: boolean): Promise<void>;
+  /** Runs once on close, after the handlers drained (ephemeral groups drop themselves here). */
+  release?(): Promise<void>;
 }
 
 export interface PollingConsumerOptions {
@@ -72,6 +74,7 @@ export class PollingConsumer implements Subscription {
       await this.loopDone?.catch(() => {});
       await this.slots.drain();
       for (const t of this.timers) clearTimeout(t);
+      await this.driver.release?.().catch(() => {});
       this.poll.onClosed();
     })();
     return this.closing;

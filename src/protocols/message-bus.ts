@@ -51,6 +51,14 @@ export interface ConsumeOptions {
   leaseMs?: number;
   /** After this many failed deliveries the envelope goes to the dead-letter topic with its last error. */
   maxDeliveries?: number;
+  /**
+   * A group that lives only as long as this subscription (control channels,
+   * reply topics, broadcast to each process). It MUST start at envelopes
+   * published after `consume` resolved (no replay of retained history) and
+   * SHOULD be removed, with anything still queued for it, on `close` — and by
+   * the broker or a TTL when the process dies without closing.
+   */
+  ephemeral?: boolean;
   signal?: AbortSignal;
 }
 

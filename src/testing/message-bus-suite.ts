@@ -373,6 +373,38 @@ export function describeMessageBus<B extends ConsumableBus>(options: MessageBusS
       expect(got).toEqual([envelope.id]);
     });
 
+    it('an ephemeral group starts at new envelopes, gets each one (broadcast), retries, and stops at close', async () => {
+      const topic = ctx.topic();
+      const before = makeEnvelope(topic, { when: 'before' });
+      await ctx.bus().publish(before);
+      const one: Delivery[] = [];
+      const two: Delivery[] = [];
+      const subOne = await consume(topic, ctx.group(), async (d) => void one.push(d), { ephemeral: true });
+      await consume(
+        topic,
+        ctx.group(),
+        async (d) => {
+          two.push(d);
+          if (d.deliveryCount === 1) throw new Error('retry me');
+        },
+        { ephemeral: true },
+      );
+      const during = makeEnvelope(topic, { when: 'during' });
+      await ctx.bus().publish(during);
+      await waitFor(() => one.length >= 1 && two.length >= 2, 10_000, 'both ephemeral groups');
+      expect(one.map((d) => d.envelope.id)).toEqual([during.id]);
+      expect(two.map((d) => [d.envelope.id, d.deliveryCount])).toEqual([
+        [during.id, 1],
+        [during.id, 2],
+      ]);
+      await subOne.close();
+      const after = makeEnvelope(topic, { when: 'after' });
+      await ctx.bus().publish(after);
+      await waitFor(() => two.some((d) => d.envelope.id === after.id), 10_000, 'the envelope after close');
+      await delay(200);
+      expect(one.map((d) => d.envelope.id)).toEqual([during.id]);
+    });
+
     it('subscription close() waits for in-flight handlers, and the finished work is acked', async () => {
       const topic = ctx.topic();
       const group = ctx.group();

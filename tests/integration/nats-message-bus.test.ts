@@ -90,6 +90,23 @@ describeMessageBus<NatsMessageBus>({
       expect(info.config.ack_wait).toBe(1_500 * 1_000_000);
     });
 
+    it('an ephemeral group is a server-named consumer deleted on close (no durable left behind)', async () => {
+      const bus = ctx.bus();
+      const topic = ctx.topic();
+      const sub = await bus.consume(topic, ctx.group(), async () => {}, { ephemeral: true });
+      const jsm = await jetstreamManager(bus.connection);
+      const list = async () => {
+        const out = [];
+        for await (const c of jsm.consumers.list(bus.names(topic).stream)) out.push(c);
+        return out;
+      };
+      const during = await list();
+      expect(during).toHaveLength(1);
+      expect(during[0]!.config.durable_name).toBeUndefined();
+      await sub.close();
+      expect(await list()).toHaveLength(0);
+    });
+
     it('an unreachable NATS gives one clear BusUnavailableError naming host:port', async () => {
       const start = Date.now();
       const error = await createNatsMessageBus({ servers: 'nats://user:s3cret@127.0.0.1:1', connectTimeoutMs: 2_000 }).catch((e: unknown) => e);

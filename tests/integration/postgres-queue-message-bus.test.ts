@@ -54,6 +54,26 @@ describeMessageBus<PostgresQueue>({
       }
     });
 
+    it('an ephemeral group removes itself and its queued rows on close', async () => {
+      const queue = ctx.bus();
+      const topic = ctx.topic();
+      const group = ctx.group();
+      const hold: (() => void)[] = [];
+      const sub = await queue.consume(topic, group, () => new Promise<void>((r) => hold.push(r)), { ephemeral: true, leaseMs: 60_000 });
+      await queue.publish(ctx.envelope(topic));
+      await queue.publish(ctx.envelope(topic));
+      await ctx.waitFor(() => hold.length === 1, 5_000, 'the first delivery');
+      const closing = sub.close(); // stops claiming while the first handler still runs: the second row stays queued
+      hold.forEach((r) => r());
+      await closing;
+      const { rows } = await queue.pool.query(
+        `SELECT (SELECT count(*) FROM "${queue.schema}".pf_queue_groups WHERE grp = $1)::int AS groups,
+                (SELECT count(*) FROM "${queue.schema}".pf_queue_jobs WHERE grp = $1)::int AS jobs`,
+        [group],
+      );
+      expect(rows[0]).toEqual({ groups: 0, jobs: 0 });
+    });
+
     it('an unreachable PostgreSQL gives one clear BusUnavailableError naming host:port, not the password', async () => {
       const start = Date.now();
       const error = await createPostgresQueue({ url: 'postgres://app:s3cret@127.0.0.1:1/test', timeoutMs: 2_000 }).catch((e: unknown) => e);

@@ -104,6 +104,18 @@ describeMessageBus<RedisMessageBus>({
       await ctx.waitFor(() => got.includes(second.id), 15_000, 'the delivery after reconnect');
     });
 
+    it('an ephemeral group is created at the stream end and destroyed on close', async () => {
+      const bus = ctx.bus();
+      const topic = ctx.topic();
+      const group = ctx.group();
+      const sub = await bus.consume(topic, group, async () => {}, { ephemeral: true });
+      const groups = async () => ((await bus.client.xinfo('GROUPS', bus.keys(topic).stream)) as unknown[][]).map((g) => String(g[1]));
+      expect(await groups()).toContain(group);
+      await sub.close();
+      expect(await groups()).not.toContain(group);
+      expect(await bus.client.exists(bus.keys(topic).retry(group))).toBe(0);
+    });
+
     it('an unreachable Redis gives one clear BusUnavailableError naming host:port, not the password', async () => {
       const start = Date.now();
       const error = await createRedisMessageBus({ url: 'redis://:s3cret@127.0.0.1:1', connectTimeoutMs: 2_000 }).catch((e: unknown) => e);

@@ -44,6 +44,7 @@ interface Consumer {
 
 interface GroupState {
   name: string;
+  ephemeral: boolean;
   /** Next unread position in the topic log (absolute sequence). */
   cursor: number;
   ready: Job[];
@@ -124,7 +125,7 @@ export class InMemoryMessageBus implements ConsumableBus {
   ): Promise<Subscription> {
     if (this.closed) throw new BusUnavailableError('The in-memory bus is closed');
     const resolved = resolveConsumeOptions(options);
-    const state = this.groupState(topic, group);
+    const state = this.groupState(topic, group, resolved.ephemeral);
     const slots = new ConsumerSlots(resolved.concurrency, undefined, () => this.pump(topic, state));
     const consumer: Consumer = { options: resolved, slots, handler, open: true };
     state.consumers.push(consumer);
@@ -136,6 +137,7 @@ export class InMemoryMessageBus implements ConsumableBus {
           state.consumers = state.consumers.filter((c) => c !== consumer);
           await consumer.slots.drain();
           this.subscriptions.delete(subscription);
+          if (resolved.ephemeral && state.consumers.length === 0) this.dropGroup(topic, state);
         })();
         return closing;
       },
@@ -183,11 +185,21 @@ export class InMemoryMessageBus implements ConsumableBus {
     return state;
   }
 
-  private groupState(topic: string, group: string): GroupState {
+  /** An ephemeral group is removed with whatever is still queued for it. */
+  private dropGroup(topic: string, g: GroupState): void {
+    clearTimeout(g.wakeTimer);
+    for (const job of g.pending.values()) clearTimeout(job.leaseTimer);
+    g.pending.clear();
+    g.ready = [];
+    this.topics.get(topic)?.groups.delete(g.name);
+  }
+
+  private groupState(topic: string, group: string, fromLatest = false): GroupState {
     const t = this.topicState(topic);
     let state = t.groups.get(group);
     if (!state) {
-      state = { name: group, cursor: t.base, ready: [], pending: new Map(), consumers: [], nextConsumer: 0 };
+      const cursor = fromLatest ? t.base + t.log.length : t.base;
+      state = { name: group, ephemeral: fromLatest, cursor, ready: [], pending: new Map(), consumers: [], nextConsumer: 0 };
       t.groups.set(group, state);
     }
     return state;
@@ -202,8 +214,9 @@ export class InMemoryMessageBus implements ConsumableBus {
 
   /** Drops log entries every group has read, and the oldest beyond `maxRetained`. */
   private trim(t: TopicState): void {
-    // with no group yet, everything is kept (up to maxRetained) for the first group to read
-    let keepFrom = t.groups.size === 0 ? t.base : t.base + t.log.length;
+    // with no durable group yet, everything is kept (up to maxRetained) for the first one to read
+    const durable = [...t.groups.values()].some((g) => !g.ephemeral);
+    let keepFrom = durable ? t.base + t.log.length : t.base;
     for (const g of t.groups.values()) keepFrom = Math.min(keepFrom, g.cursor);
     keepFrom = Math.max(keepFrom, t.base + t.log.length - this.maxRetained);
     if (keepFrom > t.base) {

@@ -4,7 +4,10 @@ import { DecodeFailedError } from '../../errors/index.js';
 import type { BusEnvelope, Delivery, Subscription } from '../../protocols/message-bus.js';
 import type { Serializer } from '../../protocols/serializer.js';
 import { decodeEnvelope } from '../../distributed/codec.js';
-import { ConsumerSlots, createDelivery, errorSummary, sleep, type ResolvedConsumeOptions } from '../../distributed/bus-consumer.js';
+import { ConsumerSlots, createDelivery, errorSummary, sleep, withTimeout, type ResolvedConsumeOptions } from '../../distributed/bus-consumer.js';
+
+/** An ephemeral group's consumer is removed by the server this long after its last fetch (a crashed process). */
+const EPHEMERAL_INACTIVE_MS = 60_000;
 import type { NatsTopicNames } from './nats-names.js';
 
 /** @internal What consumers share with their bus. */
@@ -31,6 +34,7 @@ export class NatsConsumer implements Subscription {
   private readonly slots: ConsumerSlots;
   private readonly ownRetrySubject: string;
   private readonly prefetch: number;
+  private ephemeralName: string | undefined;
   private stopped = false;
   private batch: ConsumerMessages | undefined;
   private loopDone: Promise<void> | undefined;
@@ -54,24 +58,33 @@ export class NatsConsumer implements Subscription {
   async start(): Promise<void> {
     await this.bus.ensureStream(this.topic);
     const { jsm } = this.bus;
-    const durable = this.names.durable(this.group);
-    const config = {
-      durable_name: durable,
+    const common = {
       ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
       filter_subject: this.names.filter,
       ack_wait: nanos(this.options.leaseMs),
       // redelivery limits are enforced here (dead letters with the last error), not by the server
       max_deliver: -1,
       max_ack_pending: -1,
     };
+    if (this.options.ephemeral) {
+      // server-named consumer from the next message on; the server removes it a minute after its last fetch
+      const info = await jsm.consumers.add(this.names.stream, {
+        ...common,
+        deliver_policy: DeliverPolicy.New,
+        inactive_threshold: nanos(EPHEMERAL_INACTIVE_MS),
+      });
+      this.ephemeralName = info.name;
+      this.loopDone = this.loop(info.name);
+      return;
+    }
+    const durable = this.names.durable(this.group);
     try {
       const info = await jsm.consumers.info(this.names.stream, durable);
-      if (info.config.ack_wait !== config.ack_wait) {
-        await jsm.consumers.update(this.names.stream, durable, { ack_wait: config.ack_wait });
+      if (info.config.ack_wait !== common.ack_wait) {
+        await jsm.consumers.update(this.names.stream, durable, { ack_wait: common.ack_wait });
       }
     } catch {
-      await jsm.consumers.add(this.names.stream, config);
+      await jsm.consumers.add(this.names.stream, { ...common, durable_name: durable, deliver_policy: DeliverPolicy.All });
     }
     this.loopDone = this.loop(durable);
   }
@@ -83,6 +96,9 @@ export class NatsConsumer implements Subscription {
       await this.batch?.close().catch(() => {});
       await this.loopDone?.catch(() => {});
       await this.slots.drain();
+      if (this.ephemeralName !== undefined) {
+        await withTimeout(this.bus.jsm.consumers.delete(this.names.stream, this.ephemeralName), this.bus.requestTimeoutMs, () => new Error('timed out')).catch(() => {});
+      }
       this.onClosed();
     })();
     return this.closing;

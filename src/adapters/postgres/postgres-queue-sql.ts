@@ -29,6 +29,7 @@ export function queueSql(schema: string) {
         grp text NOT NULL,
         PRIMARY KEY (topic, grp)
       );
+      ALTER TABLE S.pf_queue_groups ADD COLUMN IF NOT EXISTS expires_at bigint;
       CREATE TABLE IF NOT EXISTS S.pf_queue_dead (
         id bigserial PRIMARY KEY,
         topic text NOT NULL,
@@ -44,7 +45,7 @@ export function queueSql(schema: string) {
     `),
     /** $1 topic, $2 bytea[] bodies, $3 notify channel. One row per group (or one orphan row when no group exists yet). */
     publish: q(`
-      WITH g AS (SELECT grp FROM S.pf_queue_groups WHERE topic = $1),
+      WITH g AS (SELECT grp, expires_at FROM S.pf_queue_groups WHERE topic = $1 AND (expires_at IS NULL OR expires_at > NOW_MS)),
       targets AS (SELECT grp FROM g UNION ALL SELECT NULL WHERE NOT EXISTS (SELECT 1 FROM g)),
       ins AS (
         INSERT INTO S.pf_queue_jobs (topic, grp, body, visible_at)
@@ -58,6 +59,24 @@ export function queueSql(schema: string) {
     register: q(`
       WITH reg AS (INSERT INTO S.pf_queue_groups (topic, grp) VALUES ($1, $2) ON CONFLICT DO NOTHING)
       UPDATE S.pf_queue_jobs SET grp = $2 WHERE topic = $1 AND grp IS NULL`),
+    /** $1 topic, $2 group, $3 ttl ms. An ephemeral group: starts empty, lives while its TTL is renewed. */
+    registerEphemeral: q(`
+      INSERT INTO S.pf_queue_groups (topic, grp, expires_at) VALUES ($1, $2, NOW_MS + $3)
+      ON CONFLICT (topic, grp) DO UPDATE SET expires_at = EXCLUDED.expires_at`),
+    /** $1 topic, $2 group, $3 ttl ms. */
+    renewEphemeral: q(`UPDATE S.pf_queue_groups SET expires_at = NOW_MS + $3 WHERE topic = $1 AND grp = $2`),
+    /** $1 topic, $2 group. */
+    dropGroup: q(`
+      WITH j AS (DELETE FROM S.pf_queue_jobs WHERE topic = $1 AND grp = $2)
+      DELETE FROM S.pf_queue_groups WHERE topic = $1 AND grp = $2`),
+    /** Removes ephemeral groups whose process died (TTL passed) and what was queued for them. */
+    sweepExpired: q(`
+      WITH x AS (DELETE FROM S.pf_queue_groups WHERE expires_at < NOW_MS RETURNING topic, grp)
+      DELETE FROM S.pf_queue_jobs AS j USING x WHERE j.topic = x.topic AND j.grp = x.grp`),
+    /** Envelopes published while no group existed, on topics only ever consumed by ephemeral groups, have no reader to wait for. */
+    sweepOrphans: q(`
+      DELETE FROM S.pf_queue_jobs WHERE grp IS NULL AND topic IN (
+        SELECT topic FROM S.pf_queue_groups GROUP BY topic HAVING bool_and(expires_at IS NOT NULL))`),
     /** $1 topic, $2 group, $3 consumer, $4 limit, $5 lease ms. */
     claim: q(`
       UPDATE S.pf_queue_jobs AS j

@@ -30,6 +30,9 @@ export interface PostgresQueueOptions {
   maxConnections?: number;
 }
 
+/** An ephemeral group is renewed every third of this; a crashed process's group is swept after it. */
+const EPHEMERAL_TTL_MS = 60_000;
+
 interface PendingPublish {
   bytes: Uint8Array;
   resolve: () => void;
@@ -176,11 +179,19 @@ export class PostgresQueue implements ConsumableBus {
   ): Promise<Subscription> {
     if (this.closed) throw new BusUnavailableError('The PostgreSQL queue is closed');
     const resolved = resolveConsumeOptions(options);
-    await this.query(this.sql.register, [topic, group]);
+    if (resolved.ephemeral) await this.query(this.sql.registerEphemeral, [topic, group, EPHEMERAL_TTL_MS]);
+    else await this.query(this.sql.register, [topic, group]);
+    let renewAt = Date.now() + EPHEMERAL_TTL_MS / 3;
     const acks: string[] = [];
     let ackFlush: Promise<void> | undefined;
     const driver: QueueDriver = {
       claim: async (n, leaseMs) => {
+        if (resolved.ephemeral && Date.now() >= renewAt) {
+          renewAt = Date.now() + EPHEMERAL_TTL_MS / 3;
+          await this.query(this.sql.renewEphemeral, [topic, group, EPHEMERAL_TTL_MS]);
+          await this.query(this.sql.sweepExpired, []);
+          await this.query(this.sql.sweepOrphans, []);
+        }
         const { rows } = await this.query<{ id: string; body: Buffer; deliveries: number; last_code: string | null; last_message: string | null }>(
           this.sql.claim,
           [topic, group, resolved.consumer, n, leaseMs],
@@ -206,6 +217,9 @@ export class PostgresQueue implements ConsumableBus {
       retry: async (id, delayMs, error) => void (await this.query(this.sql.retry, [id, delayMs, error.code, error.message])),
       deadLetter: async (id, deliveries, error, raw) =>
         void (await this.query(this.sql.deadLetter, [id, deliveries, error.code, error.message, raw])),
+      release: async () => {
+        if (resolved.ephemeral) await this.query(this.sql.dropGroup, [topic, group]);
+      },
     };
     let set = this.consumers.get(topic);
     if (!set) this.consumers.set(topic, (set = new Set()));

@@ -14,6 +14,8 @@ export interface RabbitBusInternals {
   quorum: boolean;
   names(topic: string): RabbitTopicNames;
   assertGroup(channel: Channel, topic: string, group: string): Promise<void>;
+  /** Declares an exclusive, server-named group queue (and its delay queue) on this channel's connection. */
+  assertEphemeral(channel: Channel, topic: string): Promise<{ queue: string; delayQueue: string }>;
   /** Publishes a copy straight into a queue (default exchange), confirmed. */
   toQueue(queue: string, content: Buffer, headers: Record<string, unknown>, expirationMs?: number): Promise<void>;
   deadLetter(topic: string, group: string, content: Buffer, count: number, error: { code: string; message: string }, raw: boolean): Promise<void>;
@@ -39,7 +41,8 @@ function copyHeaders(msg: ConsumeMessage): Record<string, unknown> {
  */
 export class RabbitConsumer implements Subscription {
   private readonly names: RabbitTopicNames;
-  private readonly queue: string;
+  private queue: string;
+  private delayQueue: string;
   private readonly slots: ConsumerSlots;
   private channel: Channel | undefined;
   private tag: string | undefined;
@@ -57,6 +60,7 @@ export class RabbitConsumer implements Subscription {
   ) {
     this.names = bus.names(topic);
     this.queue = this.names.queue(group);
+    this.delayQueue = this.names.delayQueue(group);
     this.slots = new ConsumerSlots(options.concurrency);
     options.signal?.addEventListener('abort', () => void this.close(), { once: true });
   }
@@ -75,7 +79,12 @@ export class RabbitConsumer implements Subscription {
       if (this.channel === channel) this.channel = undefined;
     });
     await channel.prefetch(this.options.concurrency);
-    await this.bus.assertGroup(channel, this.topic, this.group);
+    if (this.options.ephemeral) {
+      // exclusive queues vanish with the connection: a crashed process leaves nothing behind
+      ({ queue: this.queue, delayQueue: this.delayQueue } = await this.bus.assertEphemeral(channel, this.topic));
+    } else {
+      await this.bus.assertGroup(channel, this.topic, this.group);
+    }
     this.channel = channel;
     const { consumerTag } = await channel.consume(this.queue, (msg) => this.onMessage(channel, msg), { noAck: false });
     this.tag = consumerTag;
@@ -99,6 +108,10 @@ export class RabbitConsumer implements Subscription {
       const bounded = (p: Promise<unknown>) => withTimeout(p, 5_000, () => new Error('timed out')).catch(() => {});
       if (channel && this.tag) await bounded(channel.cancel(this.tag));
       await this.slots.drain();
+      if (channel && this.options.ephemeral) {
+        await bounded(channel.deleteQueue(this.queue));
+        await bounded(channel.deleteQueue(this.delayQueue));
+      }
       if (channel) await bounded(channel.close());
       this.onClosed();
     })();
@@ -167,7 +180,7 @@ export class RabbitConsumer implements Subscription {
             await this.bus.deadLetter(this.topic, this.group, content, count, errorSummary(error), false);
           } else {
             const headers = { ...copyHeaders(msg), [H_DELIVERIES]: count };
-            const queue = delayMs > 0 ? this.names.delayQueue(this.group) : this.queue;
+            const queue = delayMs > 0 ? this.delayQueue : this.queue;
             await this.bus.toQueue(queue, content, headers, delayMs > 0 ? delayMs : undefined);
           }
         }

@@ -73,6 +73,7 @@ export class RabbitMessageBus implements ConsumableBus {
       quorum: (options.queueType ?? 'quorum') === 'quorum',
       names: (topic) => rabbitNames(this.prefix, topic),
       assertGroup: (channel, topic, group) => this.assertGroup(channel, topic, group),
+      assertEphemeral: (channel, topic) => this.assertEphemeral(channel, topic),
       toQueue: (queue, content, headers, expirationMs) =>
         conn.publish('', queue, content, {
           persistent: true,
@@ -112,6 +113,26 @@ export class RabbitMessageBus implements ConsumableBus {
     await channel.bindQueue(queue, n.exchange, '');
     this.declared.exchanges.add(n.exchange);
     for (const q of [queue, n.delayQueue(group), n.deadLetterQueue]) this.declared.queues.add(q);
+  }
+
+  private async assertEphemeral(channel: Channel, topic: string): Promise<{ queue: string; delayQueue: string }> {
+    const n = this.names(topic);
+    await channel.assertExchange(n.exchange, 'fanout', { durable: true });
+    await channel.assertQueue(n.deadLetterQueue, { durable: true });
+    this.declared.exchanges.add(n.exchange);
+    this.declared.queues.add(n.deadLetterQueue);
+    const { queue } = await channel.assertQueue('', {
+      exclusive: true,
+      durable: false,
+      arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': n.deadLetterQueue },
+    });
+    const delay = await channel.assertQueue('', {
+      exclusive: true,
+      durable: false,
+      arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': queue },
+    });
+    await channel.bindQueue(queue, n.exchange, '');
+    return { queue, delayQueue: delay.queue };
   }
 
   /** Declares a group's queue so envelopes published before its first consume are kept. */

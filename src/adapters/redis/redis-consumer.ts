@@ -77,11 +77,11 @@ export class RedisConsumer implements Subscription {
     this.loopDone = this.loop();
   }
 
-  /** Creates the group on the topic stream and on its retry stream (from the oldest entry). */
+  /** Creates the group on the topic stream and on its retry stream (from the oldest entry; ephemeral: from now). */
   private async ensureGroups(): Promise<void> {
     for (const stream of this.streams) {
       try {
-        await this.bus.client.xgroup('CREATE', stream, this.group, '0', 'MKSTREAM');
+        await this.bus.client.xgroup('CREATE', stream, this.group, this.options.ephemeral ? '$' : '0', 'MKSTREAM');
       } catch (error) {
         if (!String((error as Error).message).includes('BUSYGROUP')) throw error;
       }
@@ -96,12 +96,22 @@ export class RedisConsumer implements Subscription {
       await this.loopDone?.catch(() => {});
       await this.handBack();
       await this.slots.drain();
-      await this.flushAcks();
+      await this.flushAcks().catch(() => {});
       for (const t of this.timers) clearTimeout(t);
+      if (this.options.ephemeral) await this.destroyGroup();
       this.blocking?.disconnect();
       this.onClosed();
     })();
     return this.closing;
+  }
+
+  /** Ephemeral groups go away with their subscription (a crashed process leaves an idle group behind). */
+  private async destroyGroup(): Promise<void> {
+    const { client, commandTimeoutMs } = this.bus;
+    const pipeline = client.pipeline();
+    pipeline.xgroup('DESTROY', this.keys.stream, this.group);
+    pipeline.del(this.keys.retry(this.group), this.keys.delayed(this.group));
+    await withTimeout(pipeline.exec(), commandTimeoutMs, () => new Error('timed out')).catch(() => {});
   }
 
   /** Interrupts a running XREADGROUP BLOCK so the loop looks again now. */

@@ -25,6 +25,9 @@ export interface SqliteQueueOptions {
   pollMs?: number;
 }
 
+/** An ephemeral group is renewed every third of this; a crashed process's group is swept after it. */
+const EPHEMERAL_TTL_MS = 60_000;
+
 interface PendingPublish {
   topic: string;
   bytes: Uint8Array;
@@ -80,19 +83,36 @@ export class SqliteQueue implements ConsumableBus {
         deliveries INTEGER NOT NULL DEFAULT 0, visible_at INTEGER NOT NULL, locked_by TEXT,
         last_code TEXT, last_message TEXT);
       CREATE INDEX IF NOT EXISTS ${jobs}_claim ON ${jobs} (topic, grp, visible_at, id);
-      CREATE TABLE IF NOT EXISTS ${groups} (topic TEXT NOT NULL, grp TEXT NOT NULL, PRIMARY KEY (topic, grp));
+      CREATE TABLE IF NOT EXISTS ${groups} (topic TEXT NOT NULL, grp TEXT NOT NULL, expires_at INTEGER, PRIMARY KEY (topic, grp));
       CREATE TABLE IF NOT EXISTS ${dead} (
         id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, grp TEXT NOT NULL, body BLOB NOT NULL,
         deliveries INTEGER NOT NULL, code TEXT NOT NULL, message TEXT NOT NULL, raw INTEGER NOT NULL, dead_at INTEGER NOT NULL);
       CREATE INDEX IF NOT EXISTS ${dead}_topic ON ${dead} (topic, id);
     `);
+    const columns = this.db.prepare<[], { name: string }>(`PRAGMA table_info(${groups})`).all();
+    if (!columns.some((c) => c.name === 'expires_at')) this.db.exec(`ALTER TABLE ${groups} ADD COLUMN expires_at INTEGER`);
   }
 
   private prepare() {
     const { jobs, groups, dead } = this.t;
     const db = this.db;
     return {
-      groupsOf: db.prepare<[string], { grp: string }>(`SELECT grp FROM ${groups} WHERE topic = ?`),
+      groupsOf: db.prepare<[string, number], { grp: string }>(
+        `SELECT grp FROM ${groups} WHERE topic = ? AND (expires_at IS NULL OR expires_at > ?)`,
+      ),
+      registerEphemeral: db.prepare(
+        `INSERT INTO ${groups} (topic, grp, expires_at) VALUES (?, ?, ?) ON CONFLICT (topic, grp) DO UPDATE SET expires_at = excluded.expires_at`,
+      ),
+      renewEphemeral: db.prepare(`UPDATE ${groups} SET expires_at = ? WHERE topic = ? AND grp = ?`),
+      dropJobs: db.prepare(`DELETE FROM ${jobs} WHERE topic = ? AND grp = ?`),
+      dropGroup: db.prepare(`DELETE FROM ${groups} WHERE topic = ? AND grp = ?`),
+      sweepJobs: db.prepare(
+        `DELETE FROM ${jobs} WHERE EXISTS (SELECT 1 FROM ${groups} g WHERE g.topic = ${jobs}.topic AND g.grp = ${jobs}.grp AND g.expires_at < ?)`,
+      ),
+      sweepGroups: db.prepare(`DELETE FROM ${groups} WHERE expires_at < ?`),
+      sweepOrphans: db.prepare(
+        `DELETE FROM ${jobs} WHERE grp IS NULL AND topic IN (SELECT topic FROM ${groups} GROUP BY topic HAVING max(expires_at IS NULL) = 0)`,
+      ),
       insert: db.prepare(`INSERT INTO ${jobs} (topic, grp, body, visible_at) VALUES (?, ?, ?, ?)`),
       register: db.prepare(`INSERT OR IGNORE INTO ${groups} (topic, grp) VALUES (?, ?)`),
       adopt: db.prepare(`UPDATE ${jobs} SET grp = ? WHERE topic = ? AND grp IS NULL`),
@@ -140,7 +160,7 @@ export class SqliteQueue implements ConsumableBus {
         for (const item of items) {
           let groups = targets.get(item.topic);
           if (!groups) {
-            const rows = this.stmts.groupsOf.all(item.topic).map((r) => r.grp);
+            const rows = this.stmts.groupsOf.all(item.topic, now).map((r) => r.grp);
             targets.set(item.topic, (groups = rows.length > 0 ? rows : [null]));
           }
           for (const grp of groups) this.stmts.insert.run(item.topic, grp, Buffer.from(item.bytes), now);
@@ -162,14 +182,28 @@ export class SqliteQueue implements ConsumableBus {
   ): Promise<Subscription> {
     if (this.closed) throw new BusUnavailableError('The SQLite queue is closed');
     const resolved = resolveConsumeOptions(options);
-    this.db.transaction(() => {
-      this.stmts.register.run(topic, group);
-      this.stmts.adopt.run(group, topic);
-    }).immediate();
     const s = this.stmts;
+    this.db.transaction(() => {
+      if (resolved.ephemeral) {
+        s.registerEphemeral.run(topic, group, Date.now() + EPHEMERAL_TTL_MS);
+      } else {
+        s.register.run(topic, group);
+        s.adopt.run(group, topic);
+      }
+    }).immediate();
+    let renewAt = Date.now() + EPHEMERAL_TTL_MS / 3;
     const driver: QueueDriver = {
       claim: async (n, leaseMs) => {
         const now = Date.now();
+        if (resolved.ephemeral && now >= renewAt) {
+          renewAt = now + EPHEMERAL_TTL_MS / 3;
+          this.db.transaction(() => {
+            s.renewEphemeral.run(now + EPHEMERAL_TTL_MS, topic, group);
+            s.sweepJobs.run(now);
+            s.sweepGroups.run(now);
+            s.sweepOrphans.run();
+          }).immediate();
+        }
         const rows = this.db.transaction(() => s.claim.all(now + leaseMs, resolved.consumer, topic, group, now, n)).immediate();
         return rows
           .sort((a, b) => a.id - b.id)
@@ -186,6 +220,13 @@ export class SqliteQueue implements ConsumableBus {
         this.db.transaction(() => {
           s.deadInsert.run(deliveries, error.code, error.message, raw ? 1 : 0, Date.now(), Number(id));
           s.ack.run(Number(id));
+        }).immediate();
+      },
+      release: async () => {
+        if (!resolved.ephemeral || !this.db.open) return;
+        this.db.transaction(() => {
+          s.dropJobs.run(topic, group);
+          s.dropGroup.run(topic, group);
         }).immediate();
       },
     };
