@@ -61,6 +61,8 @@ class CallState {
   snapshot: unknown;
   /** Artifact id → pieces in order. */
   readonly artifacts = new Map<string, unknown[]>();
+  /** Artifacts that arrived in several chunks (a stream). */
+  readonly streamed = new Set<string>();
   statusPayload: unknown;
 }
 
@@ -183,7 +185,9 @@ export function remoteNode(options: RemoteNodeOptions): Node {
       }
       ctx.signal.removeEventListener('abort', onAbort);
 
-      const result = call.artifacts.size > 0 ? [...call.artifacts.values()].map(assemble) : undefined;
+      // One-shot artifacts are the answer; incremental ones (already streamed) are the answer only when there is nothing else.
+      const shots = [...call.artifacts.entries()].filter(([id]) => !call.streamed.has(id)).map(([, pieces]) => assemble(pieces));
+      const result = shots.length > 0 ? shots : call.artifacts.size > 0 ? [...call.artifacts.values()].map(assemble) : undefined;
       let out: unknown = result === undefined ? call.snapshot : result.length === 1 ? result[0] : result;
       if (call.state === 'input-required' || call.state === 'auth-required') out = call.statusPayload ?? call.snapshot;
       const meta: RemoteResultMeta = { agentUrl, state: call.state };
@@ -229,7 +233,10 @@ export function remoteNode(options: RemoteNodeOptions): Node {
           const pieces = ev.append ? (call.artifacts.get(id) ?? []) : [];
           pieces.push(ev.payload);
           call.artifacts.set(id, pieces);
-          if (options.streaming) await ctx.stream(ev.payload, { streamId: `${ctx.node}:${call.taskId ?? key}:${id}`, done: ev.lastChunk === true });
+          // A chunk of an incremental artifact (not one complete artifact in one event) is a local stream chunk.
+          const incremental = ev.append === true || ev.lastChunk !== true;
+          if (incremental) call.streamed.add(id);
+          if (options.streaming && incremental) await ctx.stream(ev.payload, { streamId: `${ctx.node}:${call.taskId ?? key}:${id}`, done: ev.lastChunk === true });
         }
       }
     },

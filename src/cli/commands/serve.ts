@@ -1,0 +1,64 @@
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Command } from 'commander';
+import { createA2AServer, type A2ACardOptions } from '../../a2a/index.js';
+import { loadFlow } from '../load-flow.js';
+import { action, print, storeUrlOf, type StoreCliOptions } from '../store-cli.js';
+import { openStateStore } from '../../adapters/store-url.js';
+import { InvalidOptionsError } from '../../errors/index.js';
+
+interface ServeOptions extends StoreCliOptions {
+  port: string;
+  host: string;
+  name?: string;
+  description?: string;
+  publicUrl?: string;
+}
+
+/**
+ * `penguiflow serve ./agent.ts [--port 8080] [--host 127.0.0.1] [--store <url>]`:
+ * serves the module's flow as an A2A v1.0 agent (JSON-RPC, REST, SSE, v0.3
+ * JSON-RPC). The module may export `card` (A2ACardOptions). Tasks live in the
+ * store (default sqlite:./.penguiflow/state.db). SIGINT/SIGTERM drain and stop.
+ */
+export function register(program: Command): void {
+  program
+    .command('serve <file>')
+    .description('serve a flow as an A2A agent (JSON-RPC, REST, SSE)')
+    .option('--port <port>', 'port (0 = any free port)', '8080')
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--store <url>', 'task store URL (env PENGUIFLOW_STORE; default sqlite:./.penguiflow/state.db)')
+    .option('--name <name>', 'agent name (default: the card export, else the file name)')
+    .option('--description <text>', 'agent description')
+    .option('--public-url <url>', 'base URL advertised in the agent card')
+    .action(
+      action(async (file: string, options: ServeOptions) => {
+        const port = Number(options.port);
+        if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new InvalidOptionsError(`--port must be 0..65535, got ${options.port}`);
+        const flow = await loadFlow(file);
+        const mod = (await import(pathToFileURL(path.resolve(file)).href)) as { card?: A2ACardOptions };
+        const name = options.name ?? mod.card?.name ?? path.basename(file).replace(/\.[^.]+$/, '');
+        const card: A2ACardOptions = { description: options.description ?? mod.card?.description ?? `penguiflow agent ${name}`, ...mod.card, name };
+        const store = await openStateStore(storeUrlOf(options));
+        if (!flow.isRunning) flow.run();
+        const server = createA2AServer({ flow, store, card, ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}) });
+        const { url } = await server.listen({ port, host: options.host });
+        print(`penguiflow: serving ${name} at ${url} (card ${url}/.well-known/agent-card.json)`);
+        await new Promise<void>((resolve) => {
+          const stop = () => {
+            process.off('SIGINT', stop);
+            process.off('SIGTERM', stop);
+            resolve();
+          };
+          process.on('SIGINT', stop);
+          process.on('SIGTERM', stop);
+        });
+        await server.close();
+        await flow.stop({ timeoutMs: 10_000 });
+        await store.close?.();
+        print('penguiflow: stopped');
+      }),
+    );
+}
+
+export { register as registerServe };
