@@ -107,6 +107,25 @@ describeMessageBus<NatsMessageBus>({
       expect(await list()).toHaveLength(0);
     });
 
+    it('with interest retention, a message is removed once every group acked it', async () => {
+      const prefix = `pft${randomBytes(4).toString('hex')}`;
+      const bus2 = await createNatsMessageBus({ servers: url!, prefix, storage: 'memory', retention: 'interest' });
+      try {
+        const topic = ctx.topic();
+        let a = 0;
+        let b = 0;
+        await bus2.consume(topic, 'a', async () => void a++);
+        await bus2.consume(topic, 'b', async () => void b++);
+        await Promise.all(Array.from({ length: 20 }, (_, n) => bus2.publish(ctx.envelope(topic, { n }))));
+        await ctx.waitFor(() => a === 20 && b === 20, 10_000, 'both groups');
+        const jsm = await jetstreamManager(bus2.connection);
+        await ctx.waitFor(async () => (await jsm.streams.info(bus2.names(topic).stream)).state.messages === 0, 5_000, 'an empty stream');
+      } finally {
+        await bus2.close();
+        await purge(prefix);
+      }
+    });
+
     it('an unreachable NATS gives one clear BusUnavailableError naming host:port', async () => {
       const start = Date.now();
       const error = await createNatsMessageBus({ servers: 'nats://user:s3cret@127.0.0.1:1', connectTimeoutMs: 2_000 }).catch((e: unknown) => e);

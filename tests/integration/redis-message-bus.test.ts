@@ -116,6 +116,31 @@ describeMessageBus<RedisMessageBus>({
       expect(await bus.client.exists(bus.keys(topic).retry(group))).toBe(0);
     });
 
+    it('trims entries every group has acked, never unread ones', async () => {
+      const prefix = `pft-${randomBytes(4).toString('hex')}`;
+      const bus2 = await createRedisMessageBus({ url: url!, prefix, housekeepingMs: 100 });
+      try {
+        const topic = ctx.topic();
+        const { stream } = bus2.keys(topic);
+        let fast = 0;
+        await bus2.consume(topic, 'fast', async () => void fast++, { concurrency: 20 });
+        await Promise.all(Array.from({ length: 1_500 }, (_, n) => bus2.publish(ctx.envelope(topic, { n }))));
+        await ctx.waitFor(() => fast === 1_500, 20_000, 'all deliveries');
+        await ctx.waitFor(async () => (await bus2.client.xlen(stream)) < 1_500, 5_000, 'the trim');
+        // a second group that has read nothing pins everything still in the stream
+        await bus2.client.xgroup('CREATE', stream, 'slow', '$');
+        await Promise.all(Array.from({ length: 300 }, (_, n) => bus2.publish(ctx.envelope(topic, { n }))));
+        await ctx.waitFor(() => fast === 1_800, 20_000, 'the new deliveries');
+        await new Promise((r) => setTimeout(r, 400));
+        const slow: unknown[] = [];
+        await bus2.consume(topic, 'slow', async (d) => void slow.push(d), { concurrency: 20 });
+        await ctx.waitFor(() => slow.length === 300, 10_000, 'the slow group to get every unread entry');
+      } finally {
+        await bus2.close();
+        await purge(prefix);
+      }
+    });
+
     it('an unreachable Redis gives one clear BusUnavailableError naming host:port, not the password', async () => {
       const start = Date.now();
       const error = await createRedisMessageBus({ url: 'redis://:s3cret@127.0.0.1:1', connectTimeoutMs: 2_000 }).catch((e: unknown) => e);

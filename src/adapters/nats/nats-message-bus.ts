@@ -32,6 +32,13 @@ export interface NatsMessageBusOptions {
   serializer?: Serializer;
   /** Most publishes awaiting their JetStream ack at once; more wait for a slot. Default 1,024. */
   maxInFlight?: number;
+  /**
+   * `limits` (default): a topic stream keeps messages up to `maxMsgs`/`maxAgeMs`,
+   * so a new group also gets what was published before it. `interest`: a
+   * message is removed once every consumer acked it (less storage), and what is
+   * published while a topic has no consumer is dropped. Set when a stream is created.
+   */
+  retention?: 'limits' | 'interest';
   /** Messages kept per topic stream (oldest dropped). Default 1,000,000. */
   maxMsgs?: number;
   /** Age after which messages are dropped from a topic stream (ms). Default 7 days. */
@@ -106,14 +113,14 @@ export class NatsMessageBus implements ConsumableBus {
     let p = this.streams.get(topic);
     if (!p) {
       const n = this.names(topic);
-      p = this.addStream(n.stream, [n.filter], this.options.maxMsgs ?? 1_000_000);
+      p = this.addStream(n.stream, [n.filter], this.options.maxMsgs ?? 1_000_000, this.options.retention === 'interest');
       p.catch(() => this.streams.delete(topic));
       this.streams.set(topic, p);
     }
     return p;
   }
 
-  private async addStream(name: string, subjects: string[], maxMsgs: number): Promise<void> {
+  private async addStream(name: string, subjects: string[], maxMsgs: number, interest = false): Promise<void> {
     const { jsm } = this.internals;
     try {
       await jsm.streams.info(name);
@@ -124,7 +131,7 @@ export class NatsMessageBus implements ConsumableBus {
     await jsm.streams.add({
       name,
       subjects,
-      retention: RetentionPolicy.Limits,
+      retention: interest ? RetentionPolicy.Interest : RetentionPolicy.Limits,
       storage: this.options.storage === 'memory' ? StorageType.Memory : StorageType.File,
       max_msgs: maxMsgs,
       max_age: nanos(this.options.maxAgeMs ?? 7 * 24 * 3_600_000),

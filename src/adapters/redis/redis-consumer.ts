@@ -11,6 +11,10 @@ import {
   type ResolvedConsumeOptions,
 } from '../../distributed/bus-consumer.js';
 import { fieldMap, type RedisBusInternals, type RedisTopicKeys } from './redis-internals.js';
+import { renewEphemeral, sweepEphemeral, trimConsumed } from './redis-trim.js';
+
+/** An ephemeral group not renewed for this long (its process died) is destroyed by any consumer of the topic. */
+const EPHEMERAL_TTL_MS = 60_000;
 
 type StreamReply = [Buffer, [Buffer, Buffer[] | null][]][] | null;
 
@@ -37,6 +41,7 @@ export class RedisConsumer implements Subscription {
   private loopDone: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
   private nextMaintenance = 0;
+  private nextHousekeeping = 0;
   private readonly claimCursor = new Map<string, string>();
   private readonly acks = new Map<string, string[]>();
   private ackFlush: Promise<void> | undefined;
@@ -111,6 +116,7 @@ export class RedisConsumer implements Subscription {
     const pipeline = client.pipeline();
     pipeline.xgroup('DESTROY', this.keys.stream, this.group);
     pipeline.del(this.keys.retry(this.group), this.keys.delayed(this.group));
+    pipeline.hdel(this.keys.ephemeral, this.group);
     await withTimeout(pipeline.exec(), commandTimeoutMs, () => new Error('timed out')).catch(() => {});
   }
 
@@ -184,7 +190,18 @@ export class RedisConsumer implements Subscription {
     const nextDue = await scripts.pfPromote(this.keys.delayed(this.group), this.keys.retry(this.group), now, 100, maxLen);
     let next = now + Math.max(50, Math.floor(this.options.leaseMs / 2));
     if (nextDue >= 0) next = Math.min(next, Math.max(nextDue, now + 10));
-    this.nextMaintenance = next;
+    if (now >= this.nextHousekeeping) {
+      // every few seconds: keep an ephemeral group alive, sweep dead ones, drop entries all groups are done with
+      this.nextHousekeeping = now + this.bus.housekeepingMs;
+      try {
+        if (this.options.ephemeral) await renewEphemeral(this.bus.client, this.keys, this.group, EPHEMERAL_TTL_MS);
+        await sweepEphemeral(this.bus.client, this.keys);
+        await trimConsumed(this.bus.client, this.keys);
+      } catch {
+        /* best effort: retried at the next round */
+      }
+    }
+    this.nextMaintenance = Math.min(next, this.nextHousekeeping);
     for (const stream of this.streams) {
       // only claim what can run now: a claimed entry waiting in our buffer would be stuck behind busy slots
       if (this.slots.free - this.buffer.length <= 0) return;

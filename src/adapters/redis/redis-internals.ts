@@ -6,6 +6,8 @@ export interface RedisTopicKeys {
   stream: string;
   deadLetters: string;
   retryPrefix: string;
+  /** Hash of ephemeral group → expiry (epoch ms), renewed by live subscriptions. */
+  ephemeral: string;
   retry(group: string): string;
   delayed(group: string): string;
 }
@@ -18,6 +20,7 @@ export interface RedisBusInternals {
   maxLen: number;
   deadLetterMaxLen: number;
   blockMs: number;
+  housekeepingMs: number;
   /** Entries read ahead per consumer beyond its concurrency; undefined = the concurrency. */
   prefetch: number | undefined;
   commandTimeoutMs: number;

@@ -23,10 +23,17 @@ export interface RedisMessageBusOptions {
   /** Key prefix; every key is `<prefix>:{<topic>}:…`. Default `pf`. */
   prefix?: string;
   /**
-   * Approximate stream length kept (`XADD MAXLEN ~`). Must exceed the largest
-   * backlog you expect: entries past it are trimmed even if unread. Default 1,000,000.
+   * Hard cap on a topic stream's length (`XADD MAXLEN ~`): entries past it are
+   * trimmed even if unread, so it must exceed the largest backlog you expect.
+   * Entries every group is done with are trimmed anyway (see `housekeepingMs`).
+   * Default 1,000,000.
    */
   maxLen?: number;
+  /**
+   * How often each consumer trims entries all groups have acked (`XTRIM MINID`),
+   * renews its ephemeral group and destroys ephemeral groups of dead processes (ms). Default 5,000.
+   */
+  housekeepingMs?: number;
   /** Approximate length of each dead-letter stream. Default 100,000. */
   deadLetterMaxLen?: number;
   serializer?: Serializer;
@@ -96,6 +103,7 @@ export class RedisMessageBus implements ConsumableBus {
       maxLen: options.maxLen ?? 1_000_000,
       deadLetterMaxLen: options.deadLetterMaxLen ?? 100_000,
       blockMs: options.blockMs ?? 1_000,
+      housekeepingMs: options.housekeepingMs ?? 5_000,
       prefetch: options.prefetch,
       commandTimeoutMs: options.commandTimeoutMs ?? 10_000,
       keys(topic: string): RedisTopicKeys {
@@ -104,6 +112,7 @@ export class RedisMessageBus implements ConsumableBus {
           stream: `${base}:s`,
           deadLetters: `${base}:dlq`,
           retryPrefix: `${base}:r:`,
+          ephemeral: `${base}:eph`,
           retry: (group) => `${base}:r:${group}`,
           delayed: (group) => `${base}:z:${group}`,
         };
