@@ -10,6 +10,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
+import type { AgentExecutor } from '@a2a-js/sdk/server';
 import { fmt, percentile, table, type BenchSection } from '../suite.js';
 
 const CONNECTIONS = Number(process.env.BENCH_A2A_CONNECTIONS ?? 32);
@@ -47,10 +48,9 @@ async function serveSdk(): Promise<number> {
   const { TaskState } = await import('@a2a-js/sdk');
   const { AgentEvent, DefaultRequestHandler, InMemoryTaskStore } = await import('@a2a-js/sdk/server');
   const { agentCardHandler, jsonRpcHandler, restHandler, UserBuilder } = await import('@a2a-js/sdk/server/express');
-  type Exec = import('@a2a-js/sdk/server').AgentExecutor;
   const text = (value: string) => ({ content: { $case: 'text' as const, value }, metadata: undefined, filename: '', mediaType: '' });
   const now = () => new Date().toISOString();
-  const executor: Exec = {
+  const executor: AgentExecutor = {
     cancelTask: async () => undefined,
     async execute(ctx, bus) {
       const { taskId, contextId } = ctx;
@@ -112,7 +112,7 @@ async function startPeer(kind: 'ours' | 'sdk'): Promise<Peer> {
   const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], { env: { ...process.env, PF_A2A_BENCH_PEER: kind }, stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /PORT=(\d+)/.exec(out);
       if (m) resolve(Number(m[1]));
