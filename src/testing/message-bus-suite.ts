@@ -464,6 +464,14 @@ export function describeMessageBus<B extends ConsumableBus>(options: MessageBusS
       expect(got.length).toBe(1);
     });
 
+    it('after close, publish and consume reject with BusUnavailableError; close again is a no-op', async () => {
+      const bus = ctx.bus();
+      await bus.close();
+      await expect(bus.close()).resolves.toBeUndefined();
+      await expect(bus.publish(makeEnvelope(ctx.topic()))).rejects.toMatchObject({ code: 'BUS_UNAVAILABLE' });
+      await expect(bus.consume(ctx.topic(), ctx.group(), async () => {})).rejects.toMatchObject({ code: 'BUS_UNAVAILABLE' });
+    });
+
     options.additionalTests?.(ctx);
   });
 }
