@@ -52,7 +52,10 @@ interface Row {
   seq: number;
   ts: number;
   tenant: string;
-  json: string;
+  /** The event's flat fields (all primitives), copied. */
+  flat: FlowEvent;
+  /** JSON of `{ extra, error }` when either is present: the only nested parts, copied through JSON. */
+  nested: string | undefined;
 }
 
 interface TraceRow extends TraceSummary {
@@ -64,8 +67,8 @@ const clone = <T>(value: T): T => (value === undefined ? value : (JSON.parse(JSO
 
 /**
  * The reference StateStore: everything in process memory, every capability,
- * same semantics as the SQL stores (values are copied through JSON, so what
- * you read back is what SQLite or Postgres would give). Nothing survives the
+ * same semantics as the SQL stores (nested values are copied through JSON, so
+ * what you read back is what SQLite or Postgres would give). Nothing survives the
  * process; `durability` is reported as `batched`.
  *
  * @example
@@ -122,13 +125,16 @@ export class InMemoryStateStore
     const rejected: string[] = [];
     for (const event of events) {
       if (this.ids.has(event.id)) continue;
-      const json = JSON.stringify(event);
-      if (byteLengthOver(json, this.maxEventBytes)) {
+      const { extra, error, ...rest } = event;
+      const nested = extra === undefined && error === undefined ? undefined : JSON.stringify({ extra, error });
+      if (nested !== undefined && byteLengthOver(nested, this.maxEventBytes)) {
         rejected.push(event.id);
         continue;
       }
       this.ids.add(event.id);
-      const row: Row = { id: event.id, seq: ++this.seq, ts: event.ts, tenant: event.tenant, json };
+      const flat = rest as FlowEvent;
+      for (const k in flat) if (flat[k as keyof FlowEvent] === undefined) delete flat[k as keyof FlowEvent];
+      const row: Row = { id: event.id, seq: ++this.seq, ts: event.ts, tenant: event.tenant, flat, nested };
       const k = key(event.tenant, event.traceId);
       let rows = this.byTrace.get(k);
       if (!rows) {
@@ -175,7 +181,7 @@ export class InMemoryStateStore
     const after = query.afterSeq ?? 0;
     const sorted = rows.filter((r) => r.seq > after).sort((a, b) => a.ts - b.ts || a.seq - b.seq);
     const page = query.limit === undefined ? sorted : sorted.slice(0, Math.max(0, query.limit));
-    return page.map((r) => ({ ...(JSON.parse(r.json) as FlowEvent), seq: r.seq }));
+    return page.map((r) => ({ ...r.flat, ...(r.nested === undefined ? {} : (JSON.parse(r.nested) as Partial<FlowEvent>)), seq: r.seq }));
   }
 
   async listTraces(query: TraceListQuery): Promise<{ traces: TraceSummary[]; nextCursor?: string }> {
