@@ -157,8 +157,10 @@ export class InMemoryMessageBus implements ConsumableBus {
     const state = this.topics.get(topic);
     const index = state?.dead.findIndex((d) => d.id === id) ?? -1;
     if (!state || index < 0) return false;
+    const existing = state.dead[index]!;
+    const group = state.groups.get(existing.group);
+    if (!group) return false; // its (ephemeral) group is gone: nobody to hand it to
     const [letter] = state.dead.splice(index, 1);
-    const group = this.groupState(topic, letter!.group);
     group.ready.push({ seq: ++this.seq, bytes: letter!.bytes, deliveryCount: 0, availableAt: 0, token: 0 });
     queueMicrotask(() => this.pump(topic, group));
     return true;
