@@ -43,7 +43,7 @@ describe.each(stores)('A2A server on %s', (_name, open) => {
   describe.skipIf(!open)('tasks, idempotency and replay', () => {
     it('runs the task lifecycle and replays from the durable log after a restart', async () => {
       const store = await open!();
-      let agent: RunningAgent = await startAgent({ store: store as never });
+      let agent: RunningAgent = await startAgent({ store });
       const client = createA2AClient();
       const msg = (p: string) => message(p, { tenant: 'acme' });
       try {
@@ -80,7 +80,7 @@ describe.each(stores)('A2A server on %s', (_name, open) => {
 
         // restart the server on the same store: the finished stream replays from its log
         await agent.close();
-        agent = await startAgent({ store: store as never });
+        agent = await startAgent({ store });
         const res = await fetch(`${agent.url}/a2a/rest/acme/tasks/${streamTask}:subscribe`, { method: 'POST', headers: { ...V1, 'Last-Event-ID': '2' } });
         const events: { id: number; body: any }[] = [];
         for await (const e of readSse(res)) events.push({ id: Number(e.id), body: JSON.parse(e.data) });
