@@ -3,15 +3,20 @@
  * and acked by one consumer at concurrency 1 and 50. Our Redis Streams bus
  * against BullMQ (Queue.addBulk + Worker with a no-op processor) on the same
  * Redis in the same run: jobs/s, p50/p99 enqueue-to-done latency and Redis
- * commands per job (INFO commandstats deltas). Then NATS JetStream and the
- * PostgreSQL queue when they are reachable.
+ * commands per job (INFO commandstats deltas). Then NATS JetStream, RabbitMQ,
+ * the SQLite queue and the PostgreSQL queue (each when reachable).
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createNatsMessageBus } from '../../src/adapters/nats/index.js';
 import { createPostgresQueue } from '../../src/adapters/postgres/postgres-queue.js';
+import { createRabbitMessageBus } from '../../src/adapters/rabbitmq/index.js';
 import { createRedisMessageBus } from '../../src/adapters/redis/index.js';
+import { createSqliteQueue } from '../../src/adapters/sqlite/sqlite-queue.js';
 import { message } from '../../src/core/message.js';
 import type { BusEnvelope, ConsumableBus } from '../../src/protocols/message-bus.js';
 import { serviceUrl } from '../../tests/helpers/services.js';
@@ -207,6 +212,26 @@ export default async function bus(): Promise<BenchSection> {
     }
   } else notes.push('NATS was not reachable: its rows are skipped.');
 
+  const amqpUrl = await serviceUrl('rabbitmq');
+  if (amqpUrl) {
+    const rabbit = await createRabbitMessageBus({ url: amqpUrl, prefix: `pfbench-${run}` });
+    try {
+      rows.push(row('penguiflow RabbitMQ (quorum queue)', 50, await busRun(rabbit, 50)));
+    } finally {
+      await rabbit.close();
+      await rabbit.purge().catch(() => {});
+    }
+  } else notes.push('RabbitMQ was not reachable: its row is skipped.');
+
+  const dir = mkdtempSync(join(tmpdir(), 'pf-bench-queue-'));
+  const sqlite = createSqliteQueue({ path: join(dir, 'queue.db') });
+  try {
+    rows.push(row('penguiflow SQLite queue (file, WAL)', 50, await busRun(sqlite, 50)));
+  } finally {
+    await sqlite.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+
   const pgUrl = await serviceUrl('postgres');
   if (pgUrl) {
     const queue = await createPostgresQueue({ url: pgUrl, schema: `pfbench_${run}` });
@@ -219,12 +244,12 @@ export default async function bus(): Promise<BenchSection> {
   } else notes.push('PostgreSQL was not reachable: its row is skipped.');
 
   const markdown = [
-    `${fmt(N)} no-op messages published at once (penguiflow: \`Promise.all\` of \`publish\`, pipelined per tick; BullMQ: \`addBulk\` in chunks of 1,000) into one consumer already running; time from the first publish to the last handler done. Latency is enqueue-to-done per message, so it is mostly time spent queued behind the batch. Redis and BullMQ rows: the median of ${RUNS} alternating runs; NATS and PostgreSQL rows: one run. Our consumers read ahead (\`prefetch\`, default = concurrency); BullMQ runs with its defaults (completed jobs kept). Redis commands per job are INFO commandstats deltas over the run (all clients: other users of the same Redis add noise; commands run inside Lua scripts count too).`,
+    `${fmt(N)} no-op messages published at once (penguiflow: \`Promise.all\` of \`publish\`, pipelined per tick; BullMQ: \`addBulk\` in chunks of 1,000) into one consumer already running; time from the first publish to the last handler done. Latency is enqueue-to-done per message, so it is mostly time spent queued behind the batch. Redis and BullMQ rows: the median of ${RUNS} alternating runs; NATS, RabbitMQ, SQLite and PostgreSQL rows: one run each. Our consumers read ahead (\`prefetch\`, default = concurrency); BullMQ runs with its defaults (completed jobs kept). Redis commands per job are INFO commandstats deltas over the run (all clients: other users of the same Redis add noise; commands run inside Lua scripts count too).`,
     '',
     table(header, rows),
     '',
     ...ratios.map((r) => `- Redis Streams bus, ${r}.`),
     ...(notes.length > 0 ? ['', ...notes] : []),
   ].join('\n');
-  return { title: 'Message bus (Redis Streams vs BullMQ, NATS, PostgreSQL queue)', markdown };
+  return { title: 'Message buses (Redis Streams vs BullMQ; NATS, RabbitMQ, SQLite and PostgreSQL queues)', markdown };
 }
