@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { createPostgresQueue, type PostgresQueue } from '../../src/adapters/postgres/postgres-queue.js';
 import { isPenguiflowError } from '../../src/errors/index.js';
@@ -72,6 +74,37 @@ describeMessageBus<PostgresQueue>({
         [group],
       );
       expect(rows[0]).toEqual({ groups: 0, jobs: 0 });
+    });
+
+    it('a worker process killed with SIGKILL mid-job: after its lease another process gets the job', async () => {
+      const queue = ctx.bus();
+      const topic = ctx.topic();
+      const group = ctx.group();
+      const module = fileURLToPath(new URL('../../src/adapters/postgres/postgres-queue.ts', import.meta.url));
+      const code = `
+        import { createPostgresQueue } from ${JSON.stringify(module)};
+        const q = await createPostgresQueue({ url: ${JSON.stringify(url)}, schema: ${JSON.stringify(queue.schema)} });
+        await q.consume(${JSON.stringify(topic)}, ${JSON.stringify(group)}, async (d) => {
+          console.log('got ' + d.envelope.id);
+          await new Promise(() => {});
+        }, { leaseMs: 1000 });
+        console.log('ready');`;
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      try {
+        await ctx.waitFor(() => out.includes('ready'), 20_000, 'the child worker');
+        const envelope = ctx.envelope(topic);
+        await queue.publish(envelope);
+        await ctx.waitFor(() => out.includes(`got ${envelope.id}`), 10_000, 'the child to take the job');
+        child.kill('SIGKILL');
+        const got: { id: string; count: number }[] = [];
+        await queue.consume(topic, group, async (d) => void got.push({ id: d.envelope.id, count: d.deliveryCount }), { leaseMs: 1000 });
+        await ctx.waitFor(() => got.length === 1, 10_000, 'the reclaimed job');
+        expect(got[0]).toEqual({ id: envelope.id, count: 2 });
+      } finally {
+        child.kill('SIGKILL');
+      }
     });
 
     it('an unreachable PostgreSQL gives one clear BusUnavailableError naming host:port, not the password', async () => {

@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
 import type { SqliteQueue } from '../../src/adapters/sqlite/sqlite-queue.js';
 import { createSqliteQueue } from '../../src/adapters/sqlite/sqlite-queue.js';
@@ -47,6 +49,39 @@ describeMessageBus<SqliteQueue>({
       } finally {
         await a.close();
         await b.close();
+      }
+    });
+
+    it('a worker process killed with SIGKILL mid-job: after its lease another process gets the job', async () => {
+      const path = join(dir, `crash-${Date.now()}.db`);
+      const queue = createSqliteQueue({ path, pollMs: 50 });
+      const topic = ctx.topic();
+      const group = ctx.group();
+      const module = fileURLToPath(new URL('../../src/adapters/sqlite/sqlite-queue.ts', import.meta.url));
+      const code = `
+        import { createSqliteQueue } from ${JSON.stringify(module)};
+        const q = createSqliteQueue({ path: ${JSON.stringify(path)}, pollMs: 20 });
+        await q.consume(${JSON.stringify(topic)}, ${JSON.stringify(group)}, async (d) => {
+          console.log('got ' + d.envelope.id);
+          await new Promise(() => {});
+        }, { leaseMs: 500 });
+        console.log('ready');`;
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      try {
+        await ctx.waitFor(() => out.includes('ready'), 8_000, 'the child worker');
+        const envelope = ctx.envelope(topic);
+        await queue.publish(envelope);
+        await ctx.waitFor(() => out.includes(`got ${envelope.id}`), 5_000, 'the child to take the job');
+        child.kill('SIGKILL');
+        const got: { id: string; count: number }[] = [];
+        await queue.consume(topic, group, async (d) => void got.push({ id: d.envelope.id, count: d.deliveryCount }), { leaseMs: 500 });
+        await ctx.waitFor(() => got.length === 1, 5_000, 'the reclaimed job');
+        expect(got[0]).toEqual({ id: envelope.id, count: 2 });
+      } finally {
+        child.kill('SIGKILL');
+        await queue.close();
       }
     });
 
