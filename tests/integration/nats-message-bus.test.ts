@@ -126,6 +126,21 @@ describeMessageBus<NatsMessageBus>({
       }
     });
 
+    it('recovers when its stream is deleted under a running consumer', async () => {
+      const bus = ctx.bus();
+      const topic = ctx.topic();
+      const got: string[] = [];
+      await bus.consume(topic, ctx.group(), async (d) => void got.push(d.envelope.id));
+      const first = ctx.envelope(topic);
+      await bus.publish(first);
+      await ctx.waitFor(() => got.includes(first.id), 10_000, 'the first delivery');
+      const jsm = await jetstreamManager(bus.connection);
+      await jsm.streams.delete(bus.names(topic).stream);
+      const second = ctx.envelope(topic);
+      await bus.publish(second);
+      await ctx.waitFor(() => got.includes(second.id), 20_000, 'the delivery after the stream came back');
+    });
+
     it('an unreachable NATS gives one clear BusUnavailableError naming host:port', async () => {
       const start = Date.now();
       const error = await createNatsMessageBus({ servers: 'nats://user:s3cret@127.0.0.1:1', connectTimeoutMs: 2_000 }).catch((e: unknown) => e);

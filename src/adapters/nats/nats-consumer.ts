@@ -1,4 +1,4 @@
-import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import { DecodeFailedError } from '../../errors/index.js';
 import type { BusEnvelope, Delivery, Subscription } from '../../protocols/message-bus.js';
@@ -21,6 +21,8 @@ export interface NatsBusInternals {
   prefetch: number | undefined;
   names(topic: string): NatsTopicNames;
   ensureStream(topic: string): Promise<void>;
+  /** Drops the cached "stream exists" so the next ensureStream checks again. */
+  forgetStream(topic: string): void;
   deadLetter(topic: string, group: string, data: Uint8Array, count: number, error: { code: string; message: string }, raw: boolean): Promise<void>;
 }
 
@@ -56,6 +58,12 @@ export class NatsConsumer implements Subscription {
   }
 
   async start(): Promise<void> {
+    const name = await this.setup();
+    this.loopDone = this.loop(name);
+  }
+
+  /** Creates (or updates) the stream and this group's consumer; returns the consumer's name. */
+  private async setup(): Promise<string> {
     await this.bus.ensureStream(this.topic);
     const { jsm } = this.bus;
     const common = {
@@ -74,8 +82,7 @@ export class NatsConsumer implements Subscription {
         inactive_threshold: nanos(EPHEMERAL_INACTIVE_MS),
       });
       this.ephemeralName = info.name;
-      this.loopDone = this.loop(info.name);
-      return;
+      return info.name;
     }
     const durable = this.names.durable(this.group);
     try {
@@ -86,7 +93,7 @@ export class NatsConsumer implements Subscription {
     } catch {
       await jsm.consumers.add(this.names.stream, { ...common, durable_name: durable, deliver_policy: DeliverPolicy.All });
     }
-    this.loopDone = this.loop(durable);
+    return durable;
   }
 
   close(): Promise<void> {
@@ -104,13 +111,14 @@ export class NatsConsumer implements Subscription {
     return this.closing;
   }
 
-  private async loop(durable: string): Promise<void> {
+  private async loop(name: string): Promise<void> {
     let failures = 0;
+    let consumer: Consumer | undefined;
     while (!this.stopped) {
       try {
         await this.slots.whenFree();
         if (this.stopped) break;
-        const consumer = await this.bus.js.consumers.get(this.names.stream, durable);
+        consumer ??= await this.bus.js.consumers.get(this.names.stream, name);
         this.batch = await consumer.fetch({ max_messages: this.slots.free + this.prefetch, expires: 1_000 });
         for await (const msg of this.batch) {
           // read-ahead messages wait here for a slot (their ack wait is already running)
@@ -125,6 +133,12 @@ export class NatsConsumer implements Subscription {
       } catch {
         if (this.stopped) break;
         failures++;
+        consumer = undefined;
+        // the stream or consumer may be gone (deleted, server lost its storage): set them up again
+        if (failures % 3 === 0) {
+          this.bus.forgetStream(this.topic);
+          name = await this.setup().catch(() => name);
+        }
         await sleep(Math.min(100 * 2 ** failures, 2_000));
       } finally {
         this.batch = undefined;

@@ -97,6 +97,7 @@ export class NatsMessageBus implements ConsumableBus {
       prefetch: options.prefetch,
       names: (topic) => natsNames(this.prefix, topic),
       ensureStream: (topic) => this.ensureStream(topic),
+      forgetStream: (topic) => void this.streams.delete(topic),
       deadLetter: (topic, group, data, count, error, raw) => this.deadLetter(topic, group, data, count, error, raw),
     };
   }
@@ -151,9 +152,18 @@ export class NatsMessageBus implements ConsumableBus {
   private async send(topic: string, subject: string, data: Uint8Array, msgID?: string): Promise<void> {
     if (this.closed) throw new BusUnavailableError('The NATS bus is closed');
     while (this.inflight.size >= this.maxInFlight) await new Promise<void>((r) => this.slotWaiters.push(r));
+    const opts = msgID === undefined ? { timeout: this.internals.requestTimeoutMs } : { msgID, timeout: this.internals.requestTimeoutMs };
     const p = (async () => {
       await this.ensureStream(topic);
-      await this.internals.js.publish(subject, data, msgID === undefined ? { timeout: this.internals.requestTimeoutMs } : { msgID, timeout: this.internals.requestTimeoutMs });
+      try {
+        await this.internals.js.publish(subject, data, opts);
+      } catch (error) {
+        // the stream went away under us (deleted, server lost its storage): create it again, once
+        if (!/no responders|stream not found|not enabled|503/i.test(String((error as Error)?.message))) throw error;
+        this.streams.delete(topic);
+        await this.ensureStream(topic);
+        await this.internals.js.publish(subject, data, opts);
+      }
     })();
     this.inflight.add(p);
     try {
