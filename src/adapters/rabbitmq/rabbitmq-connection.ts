@@ -80,6 +80,17 @@ export class RabbitConnection extends EventEmitter {
     }
   }
 
+  /** The live connection, waiting (bounded by `publishTimeoutMs`) while it is being re-established. */
+  async connected(): Promise<ChannelModel> {
+    const until = Date.now() + this.options.publishTimeoutMs;
+    for (;;) {
+      if (this.closed) throw new BusUnavailableError('The RabbitMQ bus is closed');
+      if (this.model) return this.model;
+      if (Date.now() > until) throw busUnavailable('RabbitMQ', this.options.host);
+      await Promise.race([this.ready, sleep(100)]);
+    }
+  }
+
   /** A live confirm channel for publishing, waiting (bounded) for a reconnect when needed. */
   async publishChannel(): Promise<ConfirmChannel> {
     const until = Date.now() + this.options.publishTimeoutMs;

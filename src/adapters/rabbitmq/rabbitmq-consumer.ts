@@ -71,8 +71,7 @@ export class RabbitConsumer implements Subscription {
   }
 
   private async subscribe(): Promise<void> {
-    const model = this.bus.conn.current;
-    if (!model) throw new Error('RabbitMQ connection is down');
+    const model = await this.bus.conn.connected();
     const channel = await model.createChannel();
     channel.on('error', () => {});
     channel.on('close', () => {

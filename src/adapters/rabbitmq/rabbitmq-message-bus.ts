@@ -137,8 +137,7 @@ export class RabbitMessageBus implements ConsumableBus {
 
   /** Declares a group's queue so envelopes published before its first consume are kept. */
   async ensureGroup(topic: string, group: string): Promise<void> {
-    const model = this.conn.current;
-    if (!model) throw busUnavailable('RabbitMQ', this.host);
+    const model = await this.conn.connected();
     const channel = await model.createChannel();
     channel.on('error', () => {});
     try {
@@ -260,8 +259,7 @@ export class RabbitMessageBus implements ConsumableBus {
     limit: number,
     visit: (msg: GetMessage, channel: Channel) => boolean | Promise<void>,
   ): Promise<DeadLetter[]> {
-    const model = this.conn.current;
-    if (!model) throw busUnavailable('RabbitMQ', this.host);
+    const model = await this.conn.connected();
     const queue = this.names(topic).deadLetterQueue;
     const channel = await model.createChannel();
     channel.on('error', () => {});
