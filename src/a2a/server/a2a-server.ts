@@ -36,6 +36,7 @@ import { handleJsonRpc } from './jsonrpc-binding.js';
 import { A2AOperations } from './operations.js';
 import { handleRest } from './rest-binding.js';
 import { TaskManager, type PayloadCodec, type RequestScope } from './task-manager.js';
+import { PushNotifier, type A2APushOptions } from './push-notifier.js';
 
 /** Who is calling, as decided by the `auth` hook. */
 export interface A2APrincipal {
@@ -81,6 +82,8 @@ export interface A2AServerOptions {
   /** Enables GetExtendedAgentCard. */
   extendedCard?: AgentCard | ((scope: RequestScope) => AgentCard | Promise<AgentCard>);
   codec?: PayloadCodec;
+  /** Push notifications (webhooks). Off unless `push.enabled`. */
+  push?: A2APushOptions;
   limits?: A2AServerLimits;
   /** Internal failures, with ids only (never payloads). Default: console.error. */
   onError?: (error: unknown, fields: Record<string, unknown>) => void;
@@ -90,6 +93,8 @@ export interface A2AServer {
   /** `(req, res)` handler: mount it in any Node HTTP server or express app. */
   readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
   readonly tasks: TaskManager;
+  /** Waits for queued webhook deliveries (tests, shutdown). */
+  pushIdle(): Promise<void>;
   /** The card as served for `baseUrl`. */
   card(baseUrl: string): AgentCard;
   /** Starts an HTTP server (default 127.0.0.1, port 0 = any free port). */
@@ -120,12 +125,22 @@ export function createA2AServer(options: A2AServerOptions): A2AServer {
       const e = error instanceof Error ? `${error.name}: ${error.message}` : 'non-error thrown';
       console.error('[penguiflow/a2a]', e, JSON.stringify(fields));
     });
-  const tasks = new TaskManager({ flow: options.flow, store, onError, ...(options.codec ? { codec: options.codec } : {}) });
+  const pushOn = options.push?.enabled === true;
+  const notifier = pushOn ? new PushNotifier(options.push!, onError) : undefined;
+  const tasks = new TaskManager({
+    flow: options.flow,
+    store,
+    onError,
+    ...(options.codec ? { codec: options.codec } : {}),
+    ...(notifier ? { notifier } : {}),
+    ...(options.push?.allowUrl ? { allowPushUrl: options.push.allowUrl } : {}),
+  });
+  const pushConfigs = pushOn ? tasks.pushConfigs() : undefined;
   const cards = new Map<string, AgentCard>();
   const cardFor = (base: string): AgentCard => {
     let card = cards.get(base);
     if (!card) {
-      card = buildCard(options.card, base, { legacy, extendedCard: options.extendedCard !== undefined });
+      card = buildCard(options.card, base, { legacy, extendedCard: options.extendedCard !== undefined, push: pushOn });
       if (cards.size > 16) cards.clear();
       cards.set(base, card);
     }
@@ -140,6 +155,7 @@ export function createA2AServer(options: A2AServerOptions): A2AServer {
         card,
         blockingTimeoutMs: limits.blockingTimeoutMs ?? 60_000,
         ...(options.extendedCard !== undefined ? { extendedCard: options.extendedCard } : {}),
+        ...(pushConfigs ? { push: pushConfigs } : {}),
       });
       opsFor.set(card, ops);
     }
@@ -230,6 +246,7 @@ export function createA2AServer(options: A2AServerOptions): A2AServer {
   return {
     handler,
     tasks,
+    pushIdle: () => notifier?.idle() ?? Promise.resolve(),
     card: cardFor,
     async listen(listenOptions = {}) {
       const srv = createServer({ requestTimeout: limits.requestTimeoutMs ?? 30_000, headersTimeout: Math.min(limits.requestTimeoutMs ?? 30_000, 20_000), keepAliveTimeout: 5_000 }, handler);

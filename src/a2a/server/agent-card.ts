@@ -22,7 +22,7 @@ export interface A2ACardOptions {
 export const JSONRPC_PATH = '/a2a/jsonrpc';
 export const REST_PATH = '/a2a/rest';
 
-export function buildCard(options: A2ACardOptions, baseUrl: string, flags: { legacy: boolean; extendedCard: boolean }): AgentCard {
+export function buildCard(options: A2ACardOptions, baseUrl: string, flags: { legacy: boolean; extendedCard: boolean; push?: boolean }): AgentCard {
   const base = baseUrl.replace(/\/+$/, '');
   const supportedInterfaces: AgentCard['supportedInterfaces'] = [
     { url: base + JSONRPC_PATH, protocolBinding: 'JSONRPC', protocolVersion: A2A_PROTOCOL_VERSION },
@@ -36,7 +36,7 @@ export function buildCard(options: A2ACardOptions, baseUrl: string, flags: { leg
     supportedInterfaces,
     capabilities: {
       streaming: options.streaming !== false,
-      pushNotifications: false,
+      pushNotifications: flags.push === true,
       extendedAgentCard: flags.extendedCard,
       extensions: [
         {

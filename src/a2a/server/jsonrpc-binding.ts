@@ -7,8 +7,8 @@ import { A2A_PROTOCOL_VERSION, JSON_CONTENT_TYPE, LEGACY_METHODS, METHODS, SUPPO
 import { A2A_ERRORS, A2AProtocolError, asProtocolError, invalidParams, toJsonRpcError } from '../protocol/errors.js';
 import { jsonRpcError, jsonRpcResult, parseJsonRpcRequest, requestIdOf, type JsonRpcId } from '../protocol/jsonrpc.js';
 import { messageToLegacy, sendRequestFromLegacy, streamResponseToLegacy, taskToLegacy } from '../protocol/legacy.js';
-import type { SendMessageRequest, StreamResponse } from '../protocol/types.js';
-import { isObject, parseGetTaskRequest, parseListTasksRequest, parseSendMessageRequest, parseTaskIdRequest } from '../protocol/validate.js';
+import type { SendMessageRequest, StreamResponse, TaskPushNotificationConfig } from '../protocol/types.js';
+import { isObject, parseGetTaskRequest, parseListTasksRequest, parsePushConfig, parseSendMessageRequest, parseTaskIdRequest } from '../protocol/validate.js';
 import { clientGone, lastEventId, type BindingContext } from './binding-context.js';
 import { mediaType, readBody, requestedVersion, sendJson } from './http-io.js';
 import type { OperationContext, StreamSink } from './operations.js';
@@ -125,13 +125,70 @@ async function dispatch(ctx: BindingContext, req: IncomingMessage, res: ServerRe
       const scope = await ctx.resolveScope(req, tenantParam);
       return reply(await ops.extendedCard({ scope, signal }));
     }
-    case METHODS.createPushConfig:
-    case METHODS.getPushConfig:
-    case METHODS.listPushConfigs:
-    case METHODS.deletePushConfig:
-      await ctx.resolveScope(req, tenantParam);
-      return ops.pushNotSupported();
+    case METHODS.createPushConfig: {
+      const scope = await ctx.resolveScope(req, tenantParam);
+      const push = ops.push();
+      const cfg = legacy ? legacyPushConfigIn(params) : parsePushConfig(params, 'params');
+      if (!cfg.taskId) throw invalidParams('taskId', 'is required');
+      const created = await push.create(scope.tenant, cfg);
+      return reply(legacy ? legacyPushConfigOut(created) : created);
+    }
+    case METHODS.getPushConfig: {
+      const scope = await ctx.resolveScope(req, tenantParam);
+      const push = ops.push();
+      const { taskId, id: configId } = pushIds(params, legacy);
+      if (configId === undefined) {
+        const first = (await push.list(scope.tenant, taskId)).configs[0];
+        if (!first) throw new A2AProtocolError('TASK_NOT_FOUND', { message: `No push notification config on task ${taskId}` });
+        return reply(legacy ? legacyPushConfigOut(first) : first);
+      }
+      const got = await push.get(scope.tenant, taskId, configId);
+      return reply(legacy ? legacyPushConfigOut(got) : got);
+    }
+    case METHODS.listPushConfigs: {
+      const scope = await ctx.resolveScope(req, tenantParam);
+      const push = ops.push();
+      const { taskId } = pushIds(params, legacy);
+      const list = await push.list(scope.tenant, taskId);
+      return reply(legacy ? list.configs.map(legacyPushConfigOut) : list);
+    }
+    case METHODS.deletePushConfig: {
+      const scope = await ctx.resolveScope(req, tenantParam);
+      const push = ops.push();
+      const { taskId, id: configId } = pushIds(params, legacy);
+      if (configId === undefined) throw invalidParams(legacy ? 'pushNotificationConfigId' : 'id', 'is required');
+      await push.delete(scope.tenant, taskId, configId);
+      return reply(legacy ? null : {});
+    }
   }
+}
+
+/** Task and config ids of a push request: v1.0 `{ taskId, id }`, v0.3 `{ id, pushNotificationConfigId }`. */
+function pushIds(params: Record<string, unknown>, legacy: boolean): { taskId: string; id?: string } {
+  const taskKey = legacy ? 'id' : 'taskId';
+  const cfgKey = legacy ? 'pushNotificationConfigId' : 'id';
+  const taskId = params[taskKey];
+  if (typeof taskId !== 'string' || taskId === '') throw invalidParams(taskKey, 'is required');
+  const id = params[cfgKey];
+  if (id !== undefined && typeof id !== 'string') throw invalidParams(cfgKey, 'must be a string');
+  return id ? { taskId, id } : { taskId };
+}
+
+function legacyPushConfigIn(params: Record<string, unknown>): TaskPushNotificationConfig {
+  const inner = isObject(params.pushNotificationConfig) ? params.pushNotificationConfig : undefined;
+  if (!inner) throw invalidParams('pushNotificationConfig', 'is required');
+  const auth = isObject(inner.authentication) ? inner.authentication : undefined;
+  const schemes = Array.isArray(auth?.schemes) ? auth.schemes : [];
+  const v1: Record<string, unknown> = { ...inner, taskId: params.taskId };
+  if (auth) v1.authentication = { scheme: typeof schemes[0] === 'string' ? schemes[0] : 'Bearer', credentials: auth.credentials };
+  return parsePushConfig(v1, 'pushNotificationConfig');
+}
+
+function legacyPushConfigOut(cfg: TaskPushNotificationConfig): Record<string, unknown> {
+  const inner: Record<string, unknown> = { id: cfg.id, url: cfg.url };
+  if (cfg.token) inner.token = cfg.token;
+  if (cfg.authentication) inner.authentication = { schemes: [cfg.authentication.scheme], credentials: cfg.authentication.credentials };
+  return { taskId: cfg.taskId, pushNotificationConfig: inner };
 }
 
 async function stream(

@@ -5,7 +5,7 @@
 import { A2AProtocolError } from '../protocol/errors.js';
 import { INTERRUPTED_WIRE_STATES, TERMINAL_WIRE_STATES } from '../protocol/types.js';
 import type { AgentCard, ListTasksRequest, ListTasksResponse, SendMessageRequest, SendMessageResponse, StreamResponse, Task } from '../protocol/types.js';
-import type { LoggedEvent, RequestScope, TaskManager } from './task-manager.js';
+import type { LoggedEvent, PushConfigs, RequestScope, TaskManager } from './task-manager.js';
 
 export interface OperationContext {
   scope: RequestScope;
@@ -24,6 +24,8 @@ export interface OperationsOptions {
   card: AgentCard;
   blockingTimeoutMs: number;
   extendedCard?: AgentCard | ((scope: RequestScope) => AgentCard | Promise<AgentCard>);
+  /** Present when push notifications are enabled. */
+  push?: PushConfigs;
 }
 
 function isSettling(event: StreamResponse): boolean {
@@ -132,8 +134,10 @@ export class A2AOperations {
     return typeof ext === 'function' ? ext(ctx.scope) : ext;
   }
 
-  pushNotSupported(): never {
-    throw new A2AProtocolError('PUSH_NOTIFICATION_NOT_SUPPORTED');
+  /** The push-config operations, or PushNotificationNotSupported when the capability is off (spec §3.3.4). */
+  push(): PushConfigs {
+    if (this.options.card.capabilities.pushNotifications !== true || !this.options.push) throw new A2AProtocolError('PUSH_NOTIFICATION_NOT_SUPPORTED');
+    return this.options.push;
   }
 
   private requireStreaming(): void {

@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { A2A_CONTENT_TYPE, A2A_PROTOCOL_VERSION } from '../protocol/constants.js';
 import { A2AProtocolError, asProtocolError, toRestError } from '../protocol/errors.js';
 import type { StreamResponse } from '../protocol/types.js';
-import { parseGetTaskRequest, parseListTasksRequest, parseSendMessageRequest } from '../protocol/validate.js';
+import { parseGetTaskRequest, parseListTasksRequest, parsePushConfig, parseSendMessageRequest } from '../protocol/validate.js';
 import { clientGone, lastEventId, type BindingContext } from './binding-context.js';
 import { mediaType, readBody, requestedVersion, sendJson } from './http-io.js';
 import type { StreamSink } from './operations.js';
@@ -18,6 +18,7 @@ type RestOp = 'send' | 'stream' | 'list' | 'get' | 'cancel' | 'subscribe' | 'pus
 interface RestRoute {
   op: RestOp;
   id?: string;
+  configId?: string;
   tenant?: string;
 }
 
@@ -44,8 +45,8 @@ function matchSegments(method: string, s: string[]): RestRoute | undefined {
     const id = decodeURIComponent(b);
     if (s.length === 3 && method === 'POST') return { op: 'pushCreate', id };
     if (s.length === 3 && method === 'GET') return { op: 'pushList', id };
-    if (s.length === 4 && d !== undefined && method === 'GET') return { op: 'pushGet', id };
-    if (s.length === 4 && d !== undefined && method === 'DELETE') return { op: 'pushDelete', id };
+    if (s.length === 4 && d !== undefined && method === 'GET') return { op: 'pushGet', id, configId: decodeURIComponent(d) };
+    if (s.length === 4 && d !== undefined && method === 'DELETE') return { op: 'pushDelete', id, configId: decodeURIComponent(d) };
   }
   return undefined;
 }
@@ -132,12 +133,26 @@ async function dispatch(ctx: BindingContext, req: IncomingMessage, res: ServerRe
       const scope = await ctx.resolveScope(req, route.tenant);
       return reply(await ops.extendedCard({ scope, signal }));
     }
-    case 'pushCreate':
-    case 'pushList':
-    case 'pushGet':
-    case 'pushDelete':
-      await ctx.resolveScope(req, route.tenant);
-      return ops.pushNotSupported();
+    case 'pushCreate': {
+      const scope = await ctx.resolveScope(req, route.tenant);
+      const push = ops.push();
+      const cfg = parsePushConfig(await readJson(ctx, req), 'body', route.id);
+      return reply(await push.create(scope.tenant, cfg));
+    }
+    case 'pushList': {
+      const scope = await ctx.resolveScope(req, route.tenant);
+      return reply(await ops.push().list(scope.tenant, route.id!));
+    }
+    case 'pushGet': {
+      const scope = await ctx.resolveScope(req, route.tenant);
+      return reply(await ops.push().get(scope.tenant, route.id!, route.configId!));
+    }
+    case 'pushDelete': {
+      const scope = await ctx.resolveScope(req, route.tenant);
+      await ops.push().delete(scope.tenant, route.id!, route.configId!);
+      res.writeHead(204).end();
+      return;
+    }
   }
 }
 

@@ -18,7 +18,8 @@ import type { StateStore } from '../../protocols/state-store.js';
 import type { TaskRecord, TaskState, TaskStore } from '../../protocols/store-capabilities.js';
 import { A2AProtocolError, invalidParams } from '../protocol/errors.js';
 import { partsToPayload, payloadToParts } from '../protocol/payload.js';
-import type { A2AMessage, Artifact, ListTasksRequest, ListTasksResponse, Part, SendMessageRequest, StreamResponse, Task } from '../protocol/types.js';
+import type { A2AMessage, Artifact, ListTasksRequest, ListTasksResponse, Part, SendMessageRequest, StreamResponse, Task, TaskPushNotificationConfig } from '../protocol/types.js';
+import type { PushNotifier, StoredPushConfig } from './push-notifier.js';
 import { isInputRequired, type A2AFlowHandle, type A2AFlowOutput } from './flow-handle.js';
 import { isInterrupted, isTerminal, PUBLIC_METADATA, stateFromWire, stateToWire, toWireTask, type TaskViewOptions } from './task-view.js';
 
@@ -49,6 +50,24 @@ export interface TaskManagerOptions {
   codec?: PayloadCodec;
   /** Called on internal failures with ids only (never payloads). */
   onError?: (error: unknown, fields: Record<string, unknown>) => void;
+  /** Delivers task events to webhooks; absent when push notifications are off. */
+  notifier?: PushNotifier;
+  /** SSRF guard for webhook URLs. */
+  allowPushUrl?: (url: URL) => boolean;
+}
+
+const PUSH_METADATA = 'push';
+
+function pushConfigsOf(record: TaskRecord): StoredPushConfig[] {
+  const v = record.metadata[PUSH_METADATA];
+  return Array.isArray(v) ? (v as StoredPushConfig[]) : [];
+}
+
+function toWireConfig(taskId: string, c: StoredPushConfig): TaskPushNotificationConfig {
+  const out: TaskPushNotificationConfig = { taskId, id: c.id, url: c.url };
+  if (c.token) out.token = c.token;
+  if (c.authentication) out.authentication = c.authentication;
+  return out;
 }
 
 class ActiveTask {
@@ -62,6 +81,8 @@ class ActiveTask {
   /** A terminal or interrupted status was committed. */
   settled = false;
   artifactCount: number;
+  /** Webhooks of this task (kept in the task's metadata, cached here). */
+  push: StoredPushConfig[] = [];
   constructor(
     readonly id: string,
     readonly tenant: string,
@@ -102,8 +123,12 @@ export class TaskManager {
   private readonly decode: (m: A2AMessage) => unknown;
   private readonly encode: (p: unknown) => Part[];
   private readonly onError: (error: unknown, fields: Record<string, unknown>) => void;
+  private readonly notifier: PushNotifier | undefined;
+  private readonly allowPushUrl: ((url: URL) => boolean) | undefined;
 
   constructor(options: TaskManagerOptions) {
+    this.notifier = options.notifier;
+    this.allowPushUrl = options.allowPushUrl;
     this.flow = options.flow;
     this.store = options.store;
     const codec = options.codec;
@@ -141,6 +166,11 @@ export class TaskManager {
     const metadata: Record<string, unknown> = {};
     if (req.metadata) metadata[PUBLIC_METADATA] = req.metadata;
     if (scope.callerTraceId) metadata.callerTraceId = scope.callerTraceId;
+    const initialPush = req.configuration?.taskPushNotificationConfig;
+    if (initialPush) {
+      if (!this.notifier) throw new A2AProtocolError('PUSH_NOTIFICATION_NOT_SUPPORTED');
+      metadata[PUSH_METADATA] = [this.storedConfig(initialPush)];
+    }
     const record: TaskRecord = {
       id: taskId,
       tenant: scope.tenant,
@@ -155,6 +185,7 @@ export class TaskManager {
     };
     await this.store.createTask(record);
     const active = new ActiveTask(taskId, scope.tenant, contextId, 0);
+    active.push = pushConfigsOf(record);
     this.active.set(taskId, active);
     this.startTurn(active, scope, userMessage, req.metadata);
     return { taskId, duplicate: false, startSeq: 0, continued: false };
@@ -182,6 +213,7 @@ export class TaskManager {
       throw new A2AProtocolError('UNSUPPORTED_OPERATION', { message: `Task ${taskId} is still working; send the next message once it asks for input`, metadata: { taskId } });
     }
     const active = existing ?? new ActiveTask(taskId, scope.tenant, record.contextId, record.artifacts.length);
+    if (!existing) active.push = pushConfigsOf(record);
     active.settled = false;
     this.active.set(taskId, active);
     if (!existing) {
@@ -379,6 +411,7 @@ export class TaskManager {
       const seq = await this.store.appendTaskEvent(active.id, { tenant: active.tenant }, event);
       active.lastSeq = seq;
       for (const l of [...active.listeners]) l({ seq, event });
+      if (this.notifier && active.push.length > 0) this.notifier.deliver(active.id, active.push, event);
     });
     active.chain = run.catch((error: unknown) => this.onError(error, { taskId: active.id, where: 'log' }));
     return run;
@@ -398,6 +431,19 @@ export class TaskManager {
       if (statusMessage) status.message = statusMessage;
       return { statusUpdate: { taskId: active.id, contextId: active.contextId, status } };
     });
+  }
+
+  private storedConfig(cfg: TaskPushNotificationConfig): StoredPushConfig {
+    if (this.allowPushUrl && !this.allowPushUrl(new URL(cfg.url))) throw invalidParams('configuration.taskPushNotificationConfig.url', 'is not an allowed webhook URL');
+    const stored: StoredPushConfig = { id: cfg.id || nextId('push'), url: cfg.url };
+    if (cfg.token) stored.token = cfg.token;
+    if (cfg.authentication) stored.authentication = cfg.authentication;
+    return stored;
+  }
+
+  /** Push-config operations (they share the task's metadata and this process's cache). */
+  pushConfigs(): PushConfigs {
+    return new PushConfigs(this.store, (id) => this.active.get(id), this.allowPushUrl);
   }
 
   // ------------------------------------------------------------ reads
@@ -495,6 +541,7 @@ export class TaskManager {
     let active = this.active.get(id);
     if (!active) {
       active = new ActiveTask(id, tenant, record.contextId, record.artifacts.length);
+      active.push = pushConfigsOf(record);
       this.active.set(id, active);
     }
     if (active.cancelled) return this.getTask(tenant, id);
@@ -504,6 +551,54 @@ export class TaskManager {
     // The trace may be running here (or not at all, after a restart): cancel is best effort and idempotent.
     this.flow.cancel(id).catch((error: unknown) => this.onError(error, { taskId: id, where: 'cancel' }));
     return this.getTask(tenant, id);
+  }
+}
+
+export class PushConfigs {
+  constructor(
+    private readonly store: StateStore & TaskStore,
+    private readonly active: (taskId: string) => { push: StoredPushConfig[] } | undefined,
+    private readonly allowUrl: ((url: URL) => boolean) | undefined,
+  ) {}
+
+  private async record(tenant: string, taskId: string): Promise<TaskRecord> {
+    const record = await this.store.getTask(taskId, { tenant });
+    if (!record) throw new A2AProtocolError('TASK_NOT_FOUND', { metadata: { taskId } });
+    return record;
+  }
+
+  private async save(tenant: string, record: TaskRecord, configs: StoredPushConfig[]): Promise<void> {
+    await this.store.updateTask(record.id, { tenant }, { metadata: { ...record.metadata, [PUSH_METADATA]: configs } });
+    const a = this.active(record.id);
+    if (a) a.push = configs;
+  }
+
+  async create(tenant: string, cfg: TaskPushNotificationConfig): Promise<TaskPushNotificationConfig> {
+    if (this.allowUrl && !this.allowUrl(new URL(cfg.url))) throw invalidParams('url', 'is not an allowed webhook URL');
+    const record = await this.record(tenant, cfg.taskId);
+    const stored: StoredPushConfig = { id: cfg.id || nextId('push'), url: cfg.url };
+    if (cfg.token) stored.token = cfg.token;
+    if (cfg.authentication) stored.authentication = cfg.authentication;
+    await this.save(tenant, record, [...pushConfigsOf(record).filter((c) => c.id !== stored.id), stored]);
+    return toWireConfig(record.id, stored);
+  }
+
+  async get(tenant: string, taskId: string, id: string): Promise<TaskPushNotificationConfig> {
+    const record = await this.record(tenant, taskId);
+    const found = pushConfigsOf(record).find((c) => c.id === id);
+    if (!found) throw new A2AProtocolError('TASK_NOT_FOUND', { message: `No push notification config ${id} on task ${taskId}`, metadata: { taskId, pushConfigId: id } });
+    return toWireConfig(taskId, found);
+  }
+
+  async list(tenant: string, taskId: string): Promise<{ configs: TaskPushNotificationConfig[]; nextPageToken: string }> {
+    const record = await this.record(tenant, taskId);
+    return { configs: pushConfigsOf(record).map((c) => toWireConfig(taskId, c)), nextPageToken: '' };
+  }
+
+  async delete(tenant: string, taskId: string, id: string): Promise<void> {
+    const record = await this.record(tenant, taskId);
+    const configs = pushConfigsOf(record);
+    if (configs.some((c) => c.id === id)) await this.save(tenant, record, configs.filter((c) => c.id !== id));
   }
 }
 
