@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { message } from '../../src/core/message.js';
 import {
   createJsonSerializer,
+  createMsgpackSerializer,
   decodeEnvelope,
   encodeEnvelope,
   jsonSerializer,
@@ -85,5 +86,35 @@ describe('JSON envelope codec', () => {
     const env = envelope({ ok: true });
     expect(decodeEnvelope(encodeEnvelope(env, reversed), reversed)).toEqual(env);
     expect(() => decodeEnvelope(new Uint8Array([1]), reversed)).toThrow(expect.objectContaining({ code: 'DECODE_FAILED' }));
+  });
+});
+
+describe('MessagePack envelope codec', () => {
+  it('round-trips an envelope with bytes, unicode and nesting, bytes as raw binary', async () => {
+    const s = await createMsgpackSerializer();
+    const bytes = new Uint8Array(1024).map((_, i) => i & 0xff);
+    const env = envelope({ text: 'héllo 🐧', bytes, deep: [{ b: Buffer.from('x') }] });
+    const encoded = s.encode(env);
+    expect(encoded.byteLength).toBeLessThan(jsonSerializer.encode(env).byteLength);
+    const back = s.decode(encoded);
+    expect(back.message.headers).toEqual(env.message.headers);
+    expect(back.message.deadline).toBe(env.message.deadline);
+    const payload = back.message.payload as { text: string; bytes: Uint8Array };
+    expect(payload.text).toBe('héllo 🐧');
+    expect(Buffer.from(payload.bytes).equals(Buffer.from(bytes))).toBe(true);
+  });
+
+  it('decoded bytes do not alias the input buffer', async () => {
+    const s = await createMsgpackSerializer();
+    const encoded = s.encode(envelope({ bytes: new Uint8Array([1, 2, 3]) }));
+    const back = s.decode(encoded).message.payload as { bytes: Uint8Array };
+    encoded.fill(0);
+    expect([...back.bytes]).toEqual([1, 2, 3]);
+  });
+
+  it('throws DecodeFailedError for garbage', async () => {
+    const s = await createMsgpackSerializer();
+    expect(() => decodeEnvelope(new Uint8Array([0xff, 0xfe, 0x00, 0x7b]), s)).toThrow(expect.objectContaining({ code: 'DECODE_FAILED' }));
+    expect(() => decodeEnvelope(new TextEncoder().encode('{"id":1}'), s)).toThrow(expect.objectContaining({ code: 'DECODE_FAILED' }));
   });
 });

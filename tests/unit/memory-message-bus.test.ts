@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
 import { InMemoryMessageBus } from '../../src/adapters/memory/index.js';
+import { createMsgpackSerializer } from '../../src/distributed/codec.js';
 import { describeMessageBus } from '../../src/testing/message-bus-suite.js';
 
 describeMessageBus({
@@ -51,5 +52,17 @@ describeMessageBus({
       await bus.close();
       await expect(bus.publish(ctx.envelope(ctx.topic()))).rejects.toMatchObject({ code: 'BUS_UNAVAILABLE' });
     });
+  },
+});
+
+// the same contract with the MessagePack serializer (binary values travel as raw bytes)
+describeMessageBus({
+  name: 'InMemoryMessageBus + MessagePack',
+  create: async () => new InMemoryMessageBus({ serializer: await createMsgpackSerializer() }),
+  capabilities: {
+    rawPublish: (bus, topic, bytes) => bus.publishRaw(topic, bytes),
+    orderedPerKey: true,
+    retainsBeforeGroup: true,
+    leaseMs: 200,
   },
 });
