@@ -55,6 +55,8 @@ export class EventRecorder {
   private spaceWaiters: (() => void)[] = [];
   /** True while the last write failed: the flow is not held back by a dead store, old events are dropped instead. */
   private failing = false;
+  /** flush() calls under way: the writer does not wait for the interval meanwhile. */
+  private flushing = 0;
   private readonly batchSize: number;
   private readonly flushIntervalMs: number;
   private readonly maxBuffer: number;
@@ -111,10 +113,16 @@ export class EventRecorder {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    this.seal();
-    while (this.writing !== undefined || this.queue.length > 0) {
-      if (this.writing === undefined) this.writing = this.drain();
-      await this.writing;
+    this.flushing++;
+    try {
+      this.seal();
+      while (this.writing !== undefined || this.queue.length > 0) {
+        if (this.writing === undefined) this.writing = this.drain();
+        await this.writing;
+        this.seal();
+      }
+    } finally {
+      this.flushing--;
     }
   }
 
@@ -139,6 +147,12 @@ export class EventRecorder {
     }, this.flushIntervalMs);
   }
 
+  /*
+   * One writer. A batch goes out when it is full, when the flush interval has
+   * passed since the last write, or at once in sync mode or on flush(): under
+   * load batches fill up (few, large transactions); when idle, an event waits
+   * at most `flushIntervalMs`.
+   */
   private async drain(): Promise<void> {
     // Let events of the same tick join the batch before it is written.
     await Promise.resolve();
@@ -152,10 +166,12 @@ export class EventRecorder {
         this.stats.buffered = this.buffered;
         batch.resolve();
         while (!this.isFull && this.spaceWaiters.length > 0) this.spaceWaiters.shift()!();
+        if (this.queue.length === 0 && !this.sync && !this.flushing) break;
       }
     } finally {
       this.writing = undefined;
     }
+    if (this.current.events.length > 0 || this.queue.length > 0) this.schedule();
   }
 
   private async write(batch: Batch): Promise<void> {
@@ -164,15 +180,21 @@ export class EventRecorder {
       try {
         await this.store.saveEvents(batch.events);
         this.stats.written += batch.events.length;
-        if (this.failing) {
-          this.failing = false;
-        }
+        this.failing = false;
         return;
       } catch (error) {
+        const typed = findPenguiflowError(error);
+        const rejected = typed?.code === 'PAYLOAD_TOO_LARGE' ? typed.details?.rejectedIds : undefined;
+        if (Array.isArray(rejected)) {
+          // The store wrote the batch but the events over its size limit: only those are lost.
+          this.stats.written += batch.events.length - rejected.length;
+          this.stats.dropped += rejected.length;
+          this.onError(error, rejected.length);
+          return;
+        }
         this.stats.failedWrites++;
         this.failing = true;
         while (this.spaceWaiters.length > 0) this.spaceWaiters.shift()!();
-        const typed = findPenguiflowError(error);
         const giveUp = (typed !== undefined && !typed.retryable) || Date.now() - started >= this.maxRetryMs;
         if (giveUp) {
           this.stats.dropped += batch.events.length;

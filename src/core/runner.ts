@@ -100,13 +100,14 @@ export class NodeRunner {
           if (flow.listening) {
             flow.event('node_success', trace, name, { messageId: msg.id, attempt, latencyMs: performance.now() - started });
           }
+          // In sync durability nothing moves on (no output, no result) before this step's events are committed.
+          const durable = flow.durablePoint();
+          if (durable !== undefined) await durable;
           if (out !== undefined) {
             const wait = this.forward(ctx, out, undefined);
             if (wait !== undefined) await wait;
           }
           ctx.close();
-          const durable = flow.durablePoint();
-          if (durable !== undefined) await durable;
           return;
         } catch (error) {
           ctx.close(error);

@@ -145,3 +145,24 @@ describe('publishing edge traffic to the bus', () => {
     expect(seen.filter((e) => e.type === 'bus_error')).toHaveLength(2);
   });
 });
+
+describe('events over the store size limit', () => {
+  it('only the oversized event is dropped and counted; the rest of its batch is written', async () => {
+    const store = new InMemoryStateStore({ maxEventBytes: 2_000 });
+    const seen: FlowEvent[] = [];
+    const n = node('n', (_m: Message<number>, ctx) => {
+      ctx.event('remote_call_start', { extra: { note: 'x'.repeat(5_000) } });
+      return 1;
+    });
+    const flow = createFlow(n, { stateStore: store, middlewares: [(e) => void seen.push(e)] });
+    flow.run();
+    const m = message(1, { tenant: 't' });
+    await flow.call(m);
+    await flow.stop();
+    const history = await store.loadHistory(m.traceId, { tenant: 't' });
+    expect(history.map((e) => e.type)).toEqual(['node_start', 'node_success', 'trace_complete']);
+    expect(flow.stats.store?.dropped).toBe(1);
+    expect(flow.stats.store?.written).toBe(3);
+    expect(seen.find((e) => e.type === 'store_error')?.error?.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+});
