@@ -25,11 +25,9 @@ export function lastEventId(req: IncomingMessage): number | undefined {
   return Number.isInteger(n) && n >= 0 ? n : undefined;
 }
 
-/** An AbortSignal that fires when the client goes away before the response finished. */
-export function clientGone(req: IncomingMessage, res: ServerResponse): AbortSignal {
-  const ac = new AbortController();
-  res.on('close', () => {
-    if (!res.writableFinished) ac.abort();
+/** Calls `cb` when the client goes away before the response finished. */
+export function clientGone(res: ServerResponse, cb: () => void): void {
+  res.once('close', () => {
+    if (!res.writableFinished) cb();
   });
-  return ac.signal;
 }

@@ -80,7 +80,7 @@ function paramsOf(params: unknown): Record<string, unknown> {
 
 async function dispatch(ctx: BindingContext, req: IncomingMessage, res: ServerResponse, id: JsonRpcId, method: A2AMethod, rawParams: unknown, legacy: boolean): Promise<void> {
   const ops = ctx.ops;
-  const signal = clientGone(req, res);
+  const gone = (cb: () => void) => clientGone(res, cb);
   const reply = (result: unknown) => sendJson(res, 200, jsonRpcResult(id, result), JSON_CONTENT_TYPE);
   const params = paramsOf(rawParams);
   const tenantParam = typeof params.tenant === 'string' && params.tenant !== '' ? params.tenant : undefined;
@@ -90,7 +90,7 @@ async function dispatch(ctx: BindingContext, req: IncomingMessage, res: ServerRe
     case METHODS.sendStreamingMessage: {
       const sendReq: SendMessageRequest = legacy ? sendRequestFromLegacy(params) : parseSendMessageRequest(params);
       const scope = await ctx.resolveScope(req, tenantParam, sendReq.message);
-      const octx: OperationContext = { scope, signal };
+      const octx: OperationContext = { scope, gone };
       if (method === METHODS.sendMessage) {
         const out = await ops.sendMessage(octx, sendReq);
         if (!legacy) return reply(out);
@@ -102,28 +102,28 @@ async function dispatch(ctx: BindingContext, req: IncomingMessage, res: ServerRe
       const { id: taskId } = parseTaskIdRequest(params);
       const scope = await ctx.resolveScope(req, tenantParam);
       const after = lastEventId(req);
-      return stream(ctx, res, id, legacy, (sink) => ops.subscribe({ scope, signal }, taskId, after, sink));
+      return stream(ctx, res, id, legacy, (sink) => ops.subscribe({ scope, gone }, taskId, after, sink));
     }
     case METHODS.getTask: {
       const get = parseGetTaskRequest(params);
       const scope = await ctx.resolveScope(req, tenantParam);
-      const task = await ops.getTask({ scope, signal }, get.id, get.historyLength);
+      const task = await ops.getTask({ scope, gone }, get.id, get.historyLength);
       return reply(legacy ? taskToLegacy(task) : task);
     }
     case METHODS.listTasks: {
       const list = parseListTasksRequest(params);
       const scope = await ctx.resolveScope(req, tenantParam);
-      return reply(await ops.listTasks({ scope, signal }, list));
+      return reply(await ops.listTasks({ scope, gone }, list));
     }
     case METHODS.cancelTask: {
       const { id: taskId } = parseTaskIdRequest(params);
       const scope = await ctx.resolveScope(req, tenantParam);
-      const task = await ops.cancelTask({ scope, signal }, taskId);
+      const task = await ops.cancelTask({ scope, gone }, taskId);
       return reply(legacy ? taskToLegacy(task) : task);
     }
     case METHODS.getExtendedAgentCard: {
       const scope = await ctx.resolveScope(req, tenantParam);
-      return reply(await ops.extendedCard({ scope, signal }));
+      return reply(await ops.extendedCard({ scope, gone }));
     }
     case METHODS.createPushConfig: {
       const scope = await ctx.resolveScope(req, tenantParam);

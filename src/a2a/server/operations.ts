@@ -9,8 +9,8 @@ import type { LoggedEvent, PushConfigs, RequestScope, TaskManager } from './task
 
 export interface OperationContext {
   scope: RequestScope;
-  /** Aborts when the client goes away. */
-  signal: AbortSignal;
+  /** Registers a callback for when the client goes away (used by blocking waits). */
+  gone?: (cb: () => void) => void;
 }
 
 export interface StreamSink {
@@ -47,7 +47,7 @@ export class A2AOperations {
   async sendMessage(ctx: OperationContext, req: SendMessageRequest): Promise<SendMessageResponse> {
     const { taskId } = await this.manager.send(ctx.scope, req);
     if (req.configuration?.returnImmediately !== true) {
-      await this.manager.waitSettled(taskId, { timeoutMs: this.options.blockingTimeoutMs, signal: ctx.signal });
+      await this.manager.waitSettled(taskId, ctx.gone ? { timeoutMs: this.options.blockingTimeoutMs, gone: ctx.gone } : { timeoutMs: this.options.blockingTimeoutMs });
     }
     const view = req.configuration?.historyLength === undefined ? {} : { historyLength: req.configuration.historyLength };
     return { task: await this.manager.getTask(ctx.scope.tenant, taskId, view) };

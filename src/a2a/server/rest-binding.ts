@@ -99,7 +99,7 @@ async function readJson(ctx: BindingContext, req: IncomingMessage): Promise<unkn
 
 async function dispatch(ctx: BindingContext, req: IncomingMessage, res: ServerResponse, route: RestRoute, query: URLSearchParams): Promise<void> {
   const ops = ctx.ops;
-  const signal = clientGone(req, res);
+  const gone = (cb: () => void) => clientGone(res, cb);
   const reply = (value: unknown) => sendJson(res, 200, JSON.stringify(value), A2A_CONTENT_TYPE);
   switch (route.op) {
     case 'send':
@@ -107,31 +107,31 @@ async function dispatch(ctx: BindingContext, req: IncomingMessage, res: ServerRe
       const body = await readJson(ctx, req);
       const sendReq = parseSendMessageRequest(body);
       const scope = await ctx.resolveScope(req, route.tenant ?? sendReq.tenant, sendReq.message);
-      if (route.op === 'send') return reply(await ops.sendMessage({ scope, signal }, sendReq));
-      return stream(ctx, res, (sink) => ops.streamMessage({ scope, signal }, sendReq, sink));
+      if (route.op === 'send') return reply(await ops.sendMessage({ scope, gone }, sendReq));
+      return stream(ctx, res, (sink) => ops.streamMessage({ scope, gone }, sendReq, sink));
     }
     case 'get': {
       const get = parseGetTaskRequest({ id: route.id, historyLength: query.get('historyLength') ?? undefined });
       const scope = await ctx.resolveScope(req, route.tenant);
-      return reply(await ops.getTask({ scope, signal }, get.id, get.historyLength));
+      return reply(await ops.getTask({ scope, gone }, get.id, get.historyLength));
     }
     case 'list': {
       const list = parseListTasksRequest(Object.fromEntries(query.entries()));
       const scope = await ctx.resolveScope(req, route.tenant);
-      return reply(await ops.listTasks({ scope, signal }, list));
+      return reply(await ops.listTasks({ scope, gone }, list));
     }
     case 'cancel': {
       const scope = await ctx.resolveScope(req, route.tenant);
-      return reply(await ops.cancelTask({ scope, signal }, route.id!));
+      return reply(await ops.cancelTask({ scope, gone }, route.id!));
     }
     case 'subscribe': {
       const scope = await ctx.resolveScope(req, route.tenant);
       const after = lastEventId(req);
-      return stream(ctx, res, (sink) => ops.subscribe({ scope, signal }, route.id!, after, sink));
+      return stream(ctx, res, (sink) => ops.subscribe({ scope, gone }, route.id!, after, sink));
     }
     case 'extendedCard': {
       const scope = await ctx.resolveScope(req, route.tenant);
-      return reply(await ops.extendedCard({ scope, signal }));
+      return reply(await ops.extendedCard({ scope, gone }));
     }
     case 'pushCreate': {
       const scope = await ctx.resolveScope(req, route.tenant);

@@ -315,11 +315,12 @@ export class TaskManager {
     };
     void pump();
     const isActive = this.flow.isTraceActive?.bind(this.flow);
-    const poll = isActive
-      ? setInterval(() => {
+    const check = isActive
+      ? () => {
           if (parked && queue.length === 0 && !isActive(traceId)) ac.abort();
-        }, 100)
+        }
       : undefined;
+    if (check) this.watch(check);
     try {
       for (;;) {
         const next = queue.shift();
@@ -333,8 +334,30 @@ export class TaskManager {
       }
       if (failure !== undefined) throw failure;
     } finally {
-      if (poll) clearInterval(poll);
+      if (check) this.unwatch(check);
       if (!ended) ac.abort();
+    }
+  }
+
+  private readonly watched = new Set<() => void>();
+  private watchTimer: ReturnType<typeof setInterval> | undefined;
+
+  /** One shared timer checks every running round for a missed end (see {@link drain}). */
+  private watch(check: () => void): void {
+    this.watched.add(check);
+    if (!this.watchTimer) {
+      this.watchTimer = setInterval(() => {
+        for (const c of this.watched) c();
+      }, 100);
+      this.watchTimer.unref();
+    }
+  }
+
+  private unwatch(check: () => void): void {
+    this.watched.delete(check);
+    if (this.watched.size === 0 && this.watchTimer) {
+      clearInterval(this.watchTimer);
+      this.watchTimer = undefined;
     }
   }
 
@@ -474,21 +497,23 @@ export class TaskManager {
   }
 
   /** Resolves when the task is terminal or interrupted here, on timeout, or on abort. */
-  waitSettled(id: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<void> {
+  waitSettled(id: string, options: { timeoutMs: number; gone?: (cb: () => void) => void }): Promise<void> {
     const active = this.active.get(id);
     if (!active || active.settled) return Promise.resolve();
     return new Promise((resolve) => {
+      let finished = false;
       const done = () => {
+        if (finished) return;
+        finished = true;
         clearTimeout(timer);
         active.listeners.delete(listener);
-        options.signal?.removeEventListener('abort', done);
         resolve();
       };
       const listener: Listener = () => {
         if (active.settled) done();
       };
       const timer = setTimeout(done, options.timeoutMs);
-      options.signal?.addEventListener('abort', done, { once: true });
+      options.gone?.(done);
       active.listeners.add(listener);
     });
   }
