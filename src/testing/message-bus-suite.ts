@@ -59,6 +59,11 @@ export interface MessageBusSuiteOptions<B extends ConsumableBus> {
   additionalTests?: (ctx: MessageBusSuiteContext<B>) => void;
 }
 
+/** Title suffix saying why a capability test is skipped. */
+function unless(capability: unknown, name: string): string {
+  return capability ? '' : ` (skipped: the adapter does not declare capabilities.${name})`;
+}
+
 function unique(kind: string): string {
   return `${kind}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
 }
@@ -330,7 +335,7 @@ export function describeMessageBus<B extends ConsumableBus>(options: MessageBusS
       if (ctx.bus().listDeadLetters) expect(await ctx.bus().listDeadLetters!(topic)).toEqual([]);
     });
 
-    it.skipIf(!caps.orderedPerKey)('keeps publish order per key for one consumer at concurrency 1', async () => {
+    it.skipIf(!caps.orderedPerKey)(`keeps publish order per key for one consumer at concurrency 1${unless(caps.orderedPerKey, 'orderedPerKey')}`, async () => {
       const topic = ctx.topic();
       const got: { key: string; n: number }[] = [];
       await consume(topic, ctx.group(), async (d) => {
@@ -344,7 +349,7 @@ export function describeMessageBus<B extends ConsumableBus>(options: MessageBusS
       }
     });
 
-    it.skipIf(!caps.rawPublish)('dead-letters undecodable bytes with a decode error and keeps consuming', async () => {
+    it.skipIf(!caps.rawPublish)(`dead-letters undecodable bytes with a decode error and keeps consuming${unless(caps.rawPublish, 'rawPublish')}`, async () => {
       const bus = ctx.bus();
       const topic = ctx.topic();
       const handled: string[] = [];
@@ -363,7 +368,7 @@ export function describeMessageBus<B extends ConsumableBus>(options: MessageBusS
       expect(dead!.raw).toBe(Buffer.from(garbage).toString('base64'));
     });
 
-    it.skipIf(!caps.retainsBeforeGroup)("a new group also receives envelopes published before its first consume", async () => {
+    it.skipIf(!caps.retainsBeforeGroup)(`a new group also receives envelopes published before its first consume${unless(caps.retainsBeforeGroup, 'retainsBeforeGroup')}`, async () => {
       const topic = ctx.topic();
       const envelope = makeEnvelope(topic);
       await ctx.bus().publish(envelope);
