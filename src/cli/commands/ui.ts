@@ -1,0 +1,39 @@
+import type { Command } from 'commander';
+import { openStateStore, redactStoreUrl } from '../../adapters/store-url.js';
+import { createUiServer } from '../../ui/server.js';
+import { action, parseCount, print, storeUrlOf } from '../store-cli.js';
+
+interface UiOptions {
+  store?: string;
+  port: string;
+  host: string;
+}
+
+/**
+ * `penguiflow ui [--store <url>] [--port 4600] [--host 127.0.0.1]`: serves the
+ * trace viewer (list, Gantt timeline, live updates) until SIGINT/SIGTERM.
+ */
+export function registerUi(program: Command): void {
+  program
+    .command('ui')
+    .description('serve the trace viewer: trace list, timeline per trace, live updates')
+    .option('--store <url>', 'state store URL (env PENGUIFLOW_STORE; default sqlite:./.penguiflow/state.db)')
+    .option('--port <port>', 'port (0 picks a free one)', '4600')
+    .option('--host <host>', 'interface to listen on; the viewer reads every tenant, keep it local', '127.0.0.1')
+    .action(
+      action(async (opts: UiOptions) => {
+        const url = storeUrlOf(opts);
+        const store = await openStateStore(url);
+        const ui = await createUiServer({ store, port: parseCount('port', opts.port), host: opts.host });
+        print(`penguiflow ui: ${ui.url} (store ${redactStoreUrl(url)})`);
+        await new Promise<void>((resolve) => {
+          process.once('SIGTERM', () => resolve());
+          process.once('SIGINT', () => resolve());
+        });
+        await ui.close();
+        await store.close?.();
+      }),
+    );
+}
+
+export { registerUi as register };

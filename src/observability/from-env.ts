@@ -1,0 +1,44 @@
+import type { FlowMiddleware } from '../core/events.js';
+import type { MessageBus } from '../protocols/message-bus.js';
+import type { StateStore } from '../protocols/state-store.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { serveOps, type OpsServer } from './ops-server.js';
+import { readiness } from './readiness.js';
+import { createTracing } from './tracing.js';
+
+export interface EnvObservability {
+  /** Pass to `runWorker({ middlewares })` / `createFlow({ middlewares })`; empty when nothing is switched on. */
+  middlewares: FlowMiddleware[];
+  metrics: Metrics | undefined;
+  ops: OpsServer | undefined;
+  close(): Promise<void>;
+}
+
+/**
+ * Observability switched on by environment variables, for processes started
+ * from the CLI (`penguiflow worker`) or a container:
+ * - `PENGUIFLOW_METRICS_PORT=9464` serves `/metrics`, `/healthz`, `/readyz` (store and bus) on that port
+ *   (`PENGUIFLOW_METRICS_HOST`, default 0.0.0.0; `PENGUIFLOW_METRICS_TENANT=1` adds the tenant label);
+ * - `PENGUIFLOW_TRACING=1` adds the OpenTelemetry span middleware (spans go to the global tracer provider,
+ *   which the process sets up, e.g. with `--import ./otel-setup.js`).
+ *
+ * @example
+ * const obs = await observabilityFromEnv({ store, bus });
+ * const worker = await runWorker({ flow, bus, store, middlewares: obs.middlewares });
+ * // on shutdown, after worker.stop():
+ * await obs.close();
+ */
+export async function observabilityFromEnv(options: { store?: StateStore; bus?: MessageBus; env?: NodeJS.ProcessEnv } = {}): Promise<EnvObservability> {
+  const env = options.env ?? process.env;
+  const middlewares: FlowMiddleware[] = [];
+  let metrics: Metrics | undefined;
+  let ops: OpsServer | undefined;
+  const port = env.PENGUIFLOW_METRICS_PORT;
+  if (port !== undefined && port !== '') {
+    metrics = createMetrics({ tenantLabel: env.PENGUIFLOW_METRICS_TENANT === '1' });
+    middlewares.push(metrics.middleware);
+    ops = await serveOps({ port: Number(port), host: env.PENGUIFLOW_METRICS_HOST ?? '0.0.0.0', metrics, ready: readiness({ store: options.store, bus: options.bus }) });
+  }
+  if (env.PENGUIFLOW_TRACING === '1' || env.PENGUIFLOW_TRACING === 'true') middlewares.push(createTracing().middleware);
+  return { middlewares, metrics, ops, close: async () => ops?.close() };
+}

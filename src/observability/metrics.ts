@@ -1,0 +1,210 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { FlowEvent, FlowMiddleware } from '../core/events.js';
+import { InFlightTraces } from './in-flight.js';
+
+export interface MetricsOptions {
+  /** Where the metrics are registered. Default: a new Registry (not prom-client's global one). */
+  registry?: Registry;
+  /** Adds a `tenant` label to every series. Off by default: tenants can be many. */
+  tenantLabel?: boolean;
+  /** Prefix of every metric name. Default `penguiflow_`. */
+  prefix?: string;
+  /** Node latency buckets in seconds. */
+  latencyBuckets?: number[];
+  /** A trace with no event for this long stops counting as in flight (a lost worker, a crash). Default 10 min. */
+  traceIdleMs?: number;
+}
+
+export interface Metrics {
+  /** Give to `createFlow({ middlewares })` or `runWorker({ middlewares })`. */
+  middleware: FlowMiddleware;
+  registry: Registry;
+  /** Node `http` handler that answers with the Prometheus text of the registry. */
+  handler: (req: IncomingMessage, res: ServerResponse) => void;
+  /** The Prometheus text exposition of the registry. */
+  text(): Promise<string>;
+  /** Sets the queue depth of a node's input edge from another source (e.g. the broker's lag). */
+  setQueueDepth(flow: string, node: string, depth: number, tenant?: string): void;
+}
+
+const DEFAULT_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+/**
+ * Prometheus metrics from FlowEvents. Labels are `flow`, `node`, `status`
+ * (and `tenant` when switched on), never a trace or message id, so the number
+ * of series stays bounded by the graph. Reads only ids, names, counts and
+ * timings from events: no payload text can reach a metric.
+ *
+ * @example
+ * const metrics = createMetrics();
+ * const flow = createFlow(a.to(b), { middlewares: [metrics.middleware] });
+ * serveOps({ port: 9464, metrics, ready: async () => true });
+ */
+export function createMetrics(options: MetricsOptions = {}): Metrics {
+  const registry = options.registry ?? new Registry();
+  const p = options.prefix ?? 'penguiflow_';
+  const withTenant = options.tenantLabel === true;
+  const t = (names: string[]): string[] => (withTenant ? [...names, 'tenant'] : names);
+  const registers = [registry];
+  const counter = (name: string, help: string, labels: string[]) => new Counter({ name: p + name, help, labelNames: t(labels), registers });
+
+  const node = {
+    success: counter('node_success_total', 'Node attempts that succeeded', ['flow', 'node']),
+    error: counter('node_errors_total', 'Node attempts that threw (each attempt, before any retry)', ['flow', 'node']),
+    timeout: counter('node_timeouts_total', 'Node attempts abandoned on their timeout', ['flow', 'node']),
+    retry: counter('node_retries_total', 'Retries scheduled (one per node_retry event)', ['flow', 'node']),
+    failed: counter('node_failures_total', 'Messages whose node failed after its last attempt', ['flow', 'node']),
+    cancelled: counter('node_cancelled_total', 'Node work dropped or abandoned because its trace was cancelled', ['flow', 'node']),
+    deadline: counter('deadline_skips_total', 'Messages skipped or aborted because their deadline passed', ['flow', 'node']),
+    chunks: counter('stream_chunks_total', 'Stream chunks produced', ['flow', 'node']),
+    shed: counter('load_shed_total', 'Messages refused by load shedding', ['flow', 'node']),
+    redelivery: counter('bus_redeliveries_total', 'Bus deliveries after the first', ['flow', 'node']),
+    deadLetter: counter('bus_dead_letters_total', 'Envelopes moved to the dead letters', ['flow', 'node']),
+  };
+  const trace = {
+    cancelStart: counter('trace_cancel_start_total', 'Trace cancels started', ['flow']),
+    cancelFinish: counter('trace_cancel_finish_total', 'Trace cancels finished (no work left)', ['flow']),
+    complete: counter('traces_completed_total', 'Trace rounds that ended, by status', ['flow', 'status']),
+  };
+  const remote = {
+    calls: counter('remote_calls_total', 'Remote agent calls that ended, by status (success, error, cancelled)', ['flow', 'node', 'status']),
+    cancels: counter('remote_cancels_total', 'Cancels sent to remote tasks, by status (success, failure)', ['flow', 'node', 'status']),
+  };
+  const errors = {
+    store: counter('store_errors_total', 'State store write failures', ['flow']),
+    bus: counter('bus_errors_total', 'Bus publish failures', ['flow']),
+  };
+  const buckets = options.latencyBuckets ?? DEFAULT_BUCKETS;
+  const nodeLatency = new Histogram({ name: p + 'node_latency_seconds', help: 'Node attempt latency, by outcome (success, error, timeout)', labelNames: t(['flow', 'node', 'status']), buckets, registers });
+  const remoteLatency = new Histogram({ name: p + 'remote_call_latency_seconds', help: 'Remote call latency, by outcome (success, error)', labelNames: t(['flow', 'node', 'status']), buckets, registers });
+  const queueDepth = new Gauge({ name: p + 'queue_depth', help: "Messages waiting on a node's input edge (last value reported by an event)", labelNames: t(['flow', 'node']), registers });
+  const inflightAttempts = new Gauge({ name: p + 'node_attempts_in_flight', help: 'Node attempts running now in this process', labelNames: t(['flow', 'node']), registers });
+  const traces = new InFlightTraces(options.traceIdleMs ?? 600_000);
+  new Gauge({
+    name: p + 'traces_in_flight',
+    help: 'Traces started here and not complete, or with an attempt running here (workers)',
+    labelNames: t(['flow']),
+    registers,
+    collect() {
+      this.reset();
+      for (const [key, n] of traces.counts(Date.now())) {
+        const [flow, tenant] = JSON.parse(key) as [string, string];
+        this.set(withTenant ? { flow, tenant } : { flow }, n);
+      }
+    },
+  });
+  const running = new Map<string, number>();
+
+  const labels = (e: FlowEvent, more?: Record<string, string>): Record<string, string> => {
+    const l: Record<string, string> = { flow: e.flow, ...more };
+    if (withTenant) l.tenant = e.tenant;
+    return l;
+  };
+  const nodeLabels = (e: FlowEvent, more?: Record<string, string>) => labels(e, { node: e.node ?? '', ...more });
+  const attemptEnded = (e: FlowEvent) => {
+    const l = nodeLabels(e);
+    const key = JSON.stringify(l);
+    const n = running.get(key) ?? 0;
+    if (n > 0) {
+      running.set(key, n - 1);
+      inflightAttempts.dec(l);
+    }
+  };
+
+  const middleware: FlowMiddleware = (e) => {
+    traces.observe(e);
+    if (e.queueDepthIn !== undefined && e.node !== undefined) queueDepth.set(nodeLabels(e), e.queueDepthIn);
+    switch (e.type) {
+      case 'node_start': {
+        const l = nodeLabels(e);
+        const key = JSON.stringify(l);
+        running.set(key, (running.get(key) ?? 0) + 1);
+        inflightAttempts.inc(l);
+        return;
+      }
+      case 'node_success':
+        node.success.inc(nodeLabels(e));
+        if (e.latencyMs !== undefined) nodeLatency.observe(nodeLabels(e, { status: 'success' }), e.latencyMs / 1000);
+        return attemptEnded(e);
+      case 'node_error':
+        node.error.inc(nodeLabels(e));
+        if (e.latencyMs !== undefined) nodeLatency.observe(nodeLabels(e, { status: 'error' }), e.latencyMs / 1000);
+        return attemptEnded(e);
+      case 'node_timeout':
+        node.timeout.inc(nodeLabels(e));
+        if (e.latencyMs !== undefined) nodeLatency.observe(nodeLabels(e, { status: 'timeout' }), e.latencyMs / 1000);
+        return attemptEnded(e);
+      case 'node_retry':
+        return void node.retry.inc(nodeLabels(e));
+      case 'node_failed':
+        return void node.failed.inc(nodeLabels(e));
+      case 'node_trace_cancelled':
+        node.cancelled.inc(nodeLabels(e));
+        return attemptEnded(e);
+      case 'deadline_skip':
+        node.deadline.inc(nodeLabels(e));
+        if (e.extra?.during === 'run') attemptEnded(e);
+        return;
+      case 'stream_chunk':
+        return void node.chunks.inc(nodeLabels(e));
+      case 'load_shed':
+        node.shed.inc(nodeLabels(e));
+        if (typeof e.extra?.depth === 'number' && e.node !== undefined) queueDepth.set(nodeLabels(e), e.extra.depth);
+        return;
+      case 'bus_redelivery':
+        return void node.redelivery.inc(nodeLabels(e));
+      case 'bus_dead_letter':
+        return void node.deadLetter.inc(nodeLabels(e));
+      case 'trace_cancel_start':
+        return void trace.cancelStart.inc(labels(e));
+      case 'trace_cancel_finish':
+        return void trace.cancelFinish.inc(labels(e));
+      case 'trace_complete':
+        return void trace.complete.inc(labels(e, { status: String(e.extra?.status ?? 'succeeded') }));
+      case 'remote_call_success':
+        remote.calls.inc(nodeLabels(e, { status: 'success' }));
+        if (e.latencyMs !== undefined) remoteLatency.observe(nodeLabels(e, { status: 'success' }), e.latencyMs / 1000);
+        return;
+      case 'remote_call_error':
+        remote.calls.inc(nodeLabels(e, { status: 'error' }));
+        if (e.latencyMs !== undefined) remoteLatency.observe(nodeLabels(e, { status: 'error' }), e.latencyMs / 1000);
+        return;
+      case 'remote_call_cancelled':
+        remote.calls.inc(nodeLabels(e, { status: 'cancelled' }));
+        remote.cancels.inc(nodeLabels(e, { status: 'success' }));
+        return;
+      case 'remote_cancel_error':
+        return void remote.cancels.inc(nodeLabels(e, { status: 'failure' }));
+      case 'store_error':
+        return void errors.store.inc({ flow: e.flow, ...(withTenant ? { tenant: e.tenant } : {}) });
+      case 'bus_error':
+        return void errors.bus.inc({ flow: e.flow, ...(withTenant ? { tenant: e.tenant } : {}) });
+      case 'trace_cancel_drop':
+      case 'remote_call_start':
+      case 'remote_stream_event':
+      case 'worker_start':
+      case 'worker_stop':
+        return;
+    }
+  };
+
+  return {
+    middleware,
+    registry,
+    text: () => registry.metrics(),
+    handler: (_req, res) => {
+      registry.metrics().then(
+        (body) => {
+          res.writeHead(200, { 'content-type': registry.contentType });
+          res.end(body);
+        },
+        (error: unknown) => {
+          res.writeHead(500, { 'content-type': 'text/plain' });
+          res.end(`metrics failed: ${error instanceof Error ? error.message : String(error)}\n`);
+        },
+      );
+    },
+    setQueueDepth: (flow, nodeName, depth, tenant) => queueDepth.set({ flow, node: nodeName, ...(withTenant ? { tenant: tenant ?? '' } : {}) }, depth),
+  };
+}
