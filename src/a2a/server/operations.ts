@@ -5,7 +5,8 @@
 import { A2AProtocolError } from '../protocol/errors.js';
 import { INTERRUPTED_WIRE_STATES, TERMINAL_WIRE_STATES } from '../protocol/types.js';
 import type { AgentCard, ListTasksRequest, ListTasksResponse, SendMessageRequest, SendMessageResponse, StreamResponse, Task } from '../protocol/types.js';
-import type { LoggedEvent, PushConfigs, RequestScope, TaskManager } from './task-manager.js';
+import type { PushConfigs } from './push-configs.js';
+import type { LoggedEvent, RequestScope, TaskManager } from './task-manager.js';
 
 export interface OperationContext {
   scope: RequestScope;

@@ -20,7 +20,9 @@ import { A2AProtocolError, invalidParams } from '../protocol/errors.js';
 import { partsToPayload, payloadToParts } from '../protocol/payload.js';
 import type { A2AMessage, Artifact, ListTasksRequest, ListTasksResponse, Part, SendMessageRequest, StreamResponse, Task, TaskPushNotificationConfig } from '../protocol/types.js';
 import type { PushNotifier, StoredPushConfig } from './push-notifier.js';
-import { isInputRequired, type A2AFlowHandle, type A2AFlowOutput } from './flow-handle.js';
+import { isInputRequired, type A2AFlowHandle } from './flow-handle.js';
+import { PushConfigs, pushConfigsOf, PUSH_METADATA } from './push-configs.js';
+import { readRound, RoundWatchdog } from './round-reader.js';
 import { isInterrupted, isTerminal, PUBLIC_METADATA, stateFromWire, stateToWire, toWireTask, type TaskViewOptions } from './task-view.js';
 
 export interface LoggedEvent {
@@ -54,20 +56,6 @@ export interface TaskManagerOptions {
   notifier?: PushNotifier;
   /** SSRF guard for webhook URLs. */
   allowPushUrl?: (url: URL) => boolean;
-}
-
-const PUSH_METADATA = 'push';
-
-function pushConfigsOf(record: TaskRecord): StoredPushConfig[] {
-  const v = record.metadata[PUSH_METADATA];
-  return Array.isArray(v) ? (v as StoredPushConfig[]) : [];
-}
-
-function toWireConfig(taskId: string, c: StoredPushConfig): TaskPushNotificationConfig {
-  const out: TaskPushNotificationConfig = { taskId, id: c.id, url: c.url };
-  if (c.token) out.token = c.token;
-  if (c.authentication) out.authentication = c.authentication;
-  return out;
 }
 
 class ActiveTask {
@@ -125,6 +113,7 @@ export class TaskManager {
   private readonly onError: (error: unknown, fields: Record<string, unknown>) => void;
   private readonly notifier: PushNotifier | undefined;
   private readonly allowPushUrl: ((url: URL) => boolean) | undefined;
+  private readonly watchdog = new RoundWatchdog();
 
   constructor(options: TaskManagerOptions) {
     this.notifier = options.notifier;
@@ -262,7 +251,7 @@ export class TaskManager {
     try {
       await this.commit(active, 'working');
       await this.flow.emit(msg);
-      for await (const out of this.drain(active.id)) {
+      for await (const out of readRound(this.flow, active.id, this.watchdog)) {
         if (active.cancelled || failure !== undefined) continue; // drain what the cancel left behind
         if (out.kind === 'chunk') await this.onChunk(active, out.message, streams);
         else if (out.kind === 'result') {
@@ -280,85 +269,6 @@ export class TaskManager {
       failure = error;
     }
     await this.finishTurn(active, failure, asked, streams);
-  }
-
-  /**
-   * Reads the round's outputs eagerly (a reader is always parked on the
-   * trace's mailbox) and hands them out as they are processed. When the flow
-   * can say whether a trace is still active, a round whose end marker never
-   * arrives still ends.
-   */
-  private async *drain(traceId: string): AsyncGenerator<A2AFlowOutput> {
-    const ac = new AbortController();
-    const queue: A2AFlowOutput[] = [];
-    let ended = false;
-    let parked = false;
-    let failure: unknown;
-    let wake: (() => void) | undefined;
-    const pump = async () => {
-      const it = this.flow.outputs(traceId, { signal: ac.signal })[Symbol.asyncIterator]();
-      try {
-        for (;;) {
-          parked = true;
-          const r = await it.next();
-          parked = false;
-          if (r.done) break;
-          queue.push(r.value);
-          wake?.();
-        }
-      } catch (error) {
-        if (!ac.signal.aborted) failure = error;
-      } finally {
-        ended = true;
-        wake?.();
-      }
-    };
-    void pump();
-    const isActive = this.flow.isTraceActive?.bind(this.flow);
-    const check = isActive
-      ? () => {
-          if (parked && queue.length === 0 && !isActive(traceId)) ac.abort();
-        }
-      : undefined;
-    if (check) this.watch(check);
-    try {
-      for (;;) {
-        const next = queue.shift();
-        if (next !== undefined) {
-          yield next;
-          continue;
-        }
-        if (ended) break;
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = undefined;
-      }
-      if (failure !== undefined) throw failure;
-    } finally {
-      if (check) this.unwatch(check);
-      if (!ended) ac.abort();
-    }
-  }
-
-  private readonly watched = new Set<() => void>();
-  private watchTimer: ReturnType<typeof setInterval> | undefined;
-
-  /** One shared timer checks every running round for a missed end (see {@link drain}). */
-  private watch(check: () => void): void {
-    this.watched.add(check);
-    if (!this.watchTimer) {
-      this.watchTimer = setInterval(() => {
-        for (const c of this.watched) c();
-      }, 100);
-      this.watchTimer.unref();
-    }
-  }
-
-  private unwatch(check: () => void): void {
-    this.watched.delete(check);
-    if (this.watched.size === 0 && this.watchTimer) {
-      clearInterval(this.watchTimer);
-      this.watchTimer = undefined;
-    }
   }
 
   private async finishTurn(active: ActiveTask, failure: unknown, asked: boolean, streams: Map<string, { artifactId: string; parts: Part[] }>): Promise<void> {
@@ -576,54 +486,6 @@ export class TaskManager {
     // The trace may be running here (or not at all, after a restart): cancel is best effort and idempotent.
     this.flow.cancel(id).catch((error: unknown) => this.onError(error, { taskId: id, where: 'cancel' }));
     return this.getTask(tenant, id);
-  }
-}
-
-export class PushConfigs {
-  constructor(
-    private readonly store: StateStore & TaskStore,
-    private readonly active: (taskId: string) => { push: StoredPushConfig[] } | undefined,
-    private readonly allowUrl: ((url: URL) => boolean) | undefined,
-  ) {}
-
-  private async record(tenant: string, taskId: string): Promise<TaskRecord> {
-    const record = await this.store.getTask(taskId, { tenant });
-    if (!record) throw new A2AProtocolError('TASK_NOT_FOUND', { metadata: { taskId } });
-    return record;
-  }
-
-  private async save(tenant: string, record: TaskRecord, configs: StoredPushConfig[]): Promise<void> {
-    await this.store.updateTask(record.id, { tenant }, { metadata: { ...record.metadata, [PUSH_METADATA]: configs } });
-    const a = this.active(record.id);
-    if (a) a.push = configs;
-  }
-
-  async create(tenant: string, cfg: TaskPushNotificationConfig): Promise<TaskPushNotificationConfig> {
-    if (this.allowUrl && !this.allowUrl(new URL(cfg.url))) throw invalidParams('url', 'is not an allowed webhook URL');
-    const record = await this.record(tenant, cfg.taskId);
-    const stored: StoredPushConfig = { id: cfg.id || nextId('push'), url: cfg.url };
-    if (cfg.token) stored.token = cfg.token;
-    if (cfg.authentication) stored.authentication = cfg.authentication;
-    await this.save(tenant, record, [...pushConfigsOf(record).filter((c) => c.id !== stored.id), stored]);
-    return toWireConfig(record.id, stored);
-  }
-
-  async get(tenant: string, taskId: string, id: string): Promise<TaskPushNotificationConfig> {
-    const record = await this.record(tenant, taskId);
-    const found = pushConfigsOf(record).find((c) => c.id === id);
-    if (!found) throw new A2AProtocolError('TASK_NOT_FOUND', { message: `No push notification config ${id} on task ${taskId}`, metadata: { taskId, pushConfigId: id } });
-    return toWireConfig(taskId, found);
-  }
-
-  async list(tenant: string, taskId: string): Promise<{ configs: TaskPushNotificationConfig[]; nextPageToken: string }> {
-    const record = await this.record(tenant, taskId);
-    return { configs: pushConfigsOf(record).map((c) => toWireConfig(taskId, c)), nextPageToken: '' };
-  }
-
-  async delete(tenant: string, taskId: string, id: string): Promise<void> {
-    const record = await this.record(tenant, taskId);
-    const configs = pushConfigsOf(record);
-    if (configs.some((c) => c.id === id)) await this.save(tenant, record, configs.filter((c) => c.id !== id));
   }
 }
 
