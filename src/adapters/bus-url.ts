@@ -8,6 +8,8 @@ import type { ConsumableBus } from '../protocols/message-bus.js';
  * - `redis://host:6379` — Redis Streams
  * - `nats://host:4222` — NATS JetStream
  * - `amqp://user:pw@host:5672` — RabbitMQ
+ * - `postgres://user@host:5432/db?schema=queue` — a PostgreSQL queue (no broker)
+ * - `sqlite:<path>` — a SQLite queue in a file (no broker, one machine)
  * - `memory:` — in process (tests, single-process demos)
  *
  * @example
@@ -15,7 +17,7 @@ import type { ConsumableBus } from '../protocols/message-bus.js';
  */
 export async function openMessageBus(url: string): Promise<ConsumableBus> {
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
-  const prefix = scheme === 'memory' ? undefined : (new URL(url).searchParams.get('prefix') ?? undefined);
+  const prefix = scheme === 'memory' || scheme === 'sqlite' ? undefined : (new URL(url).searchParams.get('prefix') ?? undefined);
   const plain = (u: string) => {
     const parsed = new URL(u);
     parsed.searchParams.delete('prefix');
@@ -40,7 +42,21 @@ export async function openMessageBus(url: string): Promise<ConsumableBus> {
       const { createRabbitMessageBus } = await import('./rabbitmq/index.js');
       return createRabbitMessageBus({ url: plain(url), prefix });
     }
+    case 'postgres':
+    case 'postgresql': {
+      const u = new URL(url);
+      const schema = u.searchParams.get('schema') ?? prefix;
+      u.searchParams.delete('schema');
+      u.searchParams.delete('prefix');
+      const { createPostgresQueue } = await import('./postgres/postgres-queue.js');
+      return createPostgresQueue({ url: u.toString(), schema });
+    }
+    case 'sqlite': {
+      const path = url.slice('sqlite:'.length).replace(/^\/\//, '') || '.penguiflow/queue.db';
+      const { createSqliteQueue } = await import('./sqlite/sqlite-queue.js');
+      return createSqliteQueue({ path });
+    }
     default:
-      throw new InvalidOptionsError(`Unknown bus URL scheme in ${JSON.stringify(url.replace(/\/\/[^@/]*@/, '//***@'))}: use redis://, nats://, amqp:// or memory:`);
+      throw new InvalidOptionsError(`Unknown bus URL scheme in ${JSON.stringify(url.replace(/\/\/[^@/]*@/, '//***@'))}: use redis://, nats://, amqp://, postgres://, sqlite: or memory:`);
   }
 }

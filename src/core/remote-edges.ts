@@ -103,7 +103,8 @@ export class RemoteEdges {
       replyTopic(this.host.name, this.controllerId),
       'controller',
       (delivery) => this.onReply(delivery),
-      { consumer: this.controllerId, concurrency: 1, maxDeliveries: 3 },
+      // Ephemeral: the reply topic is this process's alone; its group goes when the process does.
+      { consumer: this.controllerId, concurrency: 1, maxDeliveries: 3, ephemeral: true },
     );
   }
 

@@ -11,7 +11,7 @@
  * flow.run({ distributed: { bus } });
  */
 export { runWorker, Worker, type WorkerOptions, type WorkerStats } from './worker.js';
-export { createJsonSerializer, jsonSerializer, encodeEnvelope, decodeEnvelope } from './codec.js';
+export { createJsonSerializer, createMsgpackSerializer, jsonSerializer, encodeEnvelope, decodeEnvelope } from './codec.js';
 export { workTopic, workGroup, replyTopic, controlTopic, type WorkerReply, type ControlCommand } from '../core/wire.js';
 export type { DistributedOptions } from '../core/remote-edges.js';
 export { openMessageBus } from '../adapters/bus-url.js';

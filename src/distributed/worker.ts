@@ -132,6 +132,7 @@ export class Worker implements RunnerHost {
       await this.bus.consume(controlTopic(this.flow.name), `control-${this.id}`, (d) => this.onControl(d), {
         consumer: this.id,
         maxDeliveries: 2,
+        ephemeral: true, // a broadcast channel: each process reads from now on, and leaves no group behind
       }),
     );
     for (const name of this.nodes) {

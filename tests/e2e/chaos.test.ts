@@ -32,6 +32,8 @@ function startWorker(env: NodeJS.ProcessEnv, args: string[]): ChildProcess {
 const cases: { service: ServiceName; url: (u: string, prefix: string) => string }[] = [
   { service: 'redis', url: (u, prefix) => `${u}?prefix=${prefix}` },
   { service: 'nats', url: (u, prefix) => `${u}?prefix=${prefix}` },
+  // The PostgreSQL queue: no broker at all, the queue lives in its own schema.
+  { service: 'postgres', url: (u, prefix) => `${u}?schema=${prefix}_queue` },
 ];
 
 for (const c of cases) {
@@ -49,6 +51,7 @@ for (const c of cases) {
       for (const child of children) child.kill('SIGKILL');
       await admin.query(`DROP TABLE IF EXISTS ${table}, ${table}_runs, ${table}_counter`);
       await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await admin.query(`DROP SCHEMA IF EXISTS ${tag}_queue CASCADE`);
       await admin.end();
     });
 
