@@ -64,7 +64,22 @@ class CallState {
   /** Artifacts that arrived in several chunks (a stream). */
   readonly streamed = new Set<string>();
   statusPayload: unknown;
+  /** The last server event id seen: a retry resumes the stream from there. */
+  lastEventId: string | undefined;
 }
+
+/** Optional transport extras (A2AClient has them) used to resume a call on retry. */
+interface ResumableTransport {
+  subscribe(agentUrl: string, taskId: string, options: { tenant?: string; lastEventId?: string; signal?: AbortSignal; timeoutMs?: number }): AsyncIterable<RemoteStreamEvent>;
+  getTask?(agentUrl: string, taskId: string, options: { tenant?: string; signal?: AbortSignal; timeoutMs?: number }): Promise<unknown>;
+  taskResult?(task: unknown): { state: RemoteTaskState; payload: unknown };
+}
+
+function canResume(t: RemoteTransport): t is RemoteTransport & ResumableTransport {
+  return typeof (t as Partial<ResumableTransport>).subscribe === 'function';
+}
+
+const MAX_INFLIGHT = 10_000;
 
 function size(value: unknown): number {
   if (value === undefined) return 0;
@@ -93,13 +108,24 @@ export function remoteNode(options: RemoteNodeOptions): Node {
   const maxRetries = policy.maxRetries ?? 0;
   const transport = options.transport as CancellableTransport;
   const agentUrl = options.agentUrl;
+  /** Calls that failed retryably, by idempotency key: the next attempt resumes them. */
+  const inflight = new Map<string, CallState>();
 
   return node(
     options.name,
     async (msg: Message, ctx: NodeContext) => {
       const key = `${ctx.node}:${msg.id}`;
       const started = performance.now();
-      const call = new CallState();
+      const earlier = inflight.get(key);
+      const resuming = earlier?.taskId !== undefined && ctx.attempt > 0;
+      const call: CallState = resuming ? earlier : new CallState();
+      if (!resuming) {
+        inflight.set(key, call);
+        if (inflight.size > MAX_INFLIGHT) inflight.delete(inflight.keys().next().value!);
+      }
+      const settle = (retryable: boolean) => {
+        if (!retryable || ctx.attempt >= maxRetries) inflight.delete(key);
+      };
       const payload = options.request ? options.request(msg) : msg.payload;
       const requestBytes = size(payload);
       const base = { skill: options.skill, agentUrl, idempotencyKey: key };
@@ -161,7 +187,8 @@ export function remoteNode(options: RemoteNodeOptions): Node {
 
       try {
         try {
-          for await (const ev of transport.stream(req)) await onEvent(ev);
+          if (resuming && canResume(transport)) await resume(transport, call.taskId!);
+          else for await (const ev of transport.stream(req)) await onEvent(ev);
         } catch (error) {
           if (call.taskId || !isPenguiflowError(error) || (error.details as { reason?: string } | undefined)?.reason !== 'UNSUPPORTED_OPERATION') throw error;
           // The agent does not stream: a blocking send (its task id is known only at the end).
@@ -175,6 +202,7 @@ export function remoteNode(options: RemoteNodeOptions): Node {
         }
       } catch (error) {
         ctx.signal.removeEventListener('abort', onAbort);
+        settle(!ctx.signal.aborted || !shouldCancel() ? findPenguiflowError(error)?.retryable !== false || ctx.signal.aborted : false);
         if (ctx.signal.aborted) {
           if (shouldCancel()) await cancelRemote('abort');
         } else {
@@ -204,15 +232,35 @@ export function remoteNode(options: RemoteNodeOptions): Node {
           details: { agentUrl, taskId: call.taskId, state: call.state, reason: call.state === 'canceled' ? 'REMOTE_CANCELED' : 'REMOTE_FAILED', message: typeof call.statusPayload === 'string' ? call.statusPayload : undefined },
         });
         ctx.event('remote_call_error', { latencyMs: performance.now() - started, extra, error: error.toJSON() });
+        settle(unsettled);
         throw error;
       }
+      settle(false);
       await record('completed');
       ctx.event('remote_call_success', { latencyMs: performance.now() - started, extra });
       await ctx.emit(out, { meta: { remote: meta } });
       return undefined;
 
+      /** Re-attaches to the task of an earlier attempt, from the last event it saw. */
+      async function resume(t: RemoteTransport & ResumableTransport, taskId: string): Promise<void> {
+        const opts: { tenant?: string; lastEventId?: string; signal?: AbortSignal; timeoutMs?: number } = { tenant: msg.headers.tenant, signal: ctx.signal };
+        if (call.lastEventId !== undefined) opts.lastEventId = call.lastEventId;
+        if (req.timeoutMs !== undefined) opts.timeoutMs = req.timeoutMs;
+        ctx.event('remote_stream_event', { extra: { agentUrl, kind: 'resume', taskId, lastEventId: call.lastEventId } });
+        try {
+          for await (const ev of t.subscribe(agentUrl, taskId, opts)) await onEvent(ev);
+        } catch (error) {
+          // A peer that refuses to subscribe to a finished task: read its final state instead.
+          if ((findPenguiflowError(error)?.details as { reason?: string } | undefined)?.reason !== 'UNSUPPORTED_OPERATION' || !t.getTask || !t.taskResult) throw error;
+          const done = t.taskResult(await t.getTask(agentUrl, taskId, opts));
+          call.state = done.state;
+          call.snapshot = done.payload;
+        }
+      }
+
       async function onEvent(ev: RemoteStreamEvent): Promise<void> {
         call.events++;
+        if (ev.eventId !== undefined) call.lastEventId = ev.eventId;
         if (ev.taskId && !call.taskId) {
           call.taskId = ev.taskId;
           call.contextId = ev.contextId;

@@ -121,6 +121,52 @@ describe('RemoteNode', () => {
     expect(agent.seen.filter((m) => m.payload === unique)).toHaveLength(1);
   });
 
+  it('a stream cut mid-way resumes on retry from the last event id: every chunk once, one remote run', async () => {
+    let cut = 0;
+    const cutting: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      const body = typeof init?.body === 'string' ? init.body : '';
+      if (cut > 0 || !body.includes('SendStreamingMessage') || !res.body) return res;
+      cut++;
+      const reader = res.body.getReader();
+      let seen = '';
+      const truncated = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          const { done, value } = await reader.read();
+          if (done) return controller.close();
+          seen += new TextDecoder().decode(value);
+          controller.enqueue(value);
+          if (seen.includes('"c2"')) {
+            await reader.cancel();
+            controller.error(new TypeError('terminated: other side closed'));
+          }
+        },
+      });
+      return new Response(truncated, { status: res.status, headers: res.headers });
+    };
+    const { flow } = localFlow({ streaming: true, policy: { maxRetries: 2, backoff: { baseMs: 10, multiplier: 1, maxMs: 10, jitter: 0 } } }, createA2AClient({ fetch: cutting }));
+    const unique = `stream:6:30`;
+    const before = agent.seen.filter((m) => m.payload === unique).length;
+    const msg = message(unique, { tenant: 'acme' });
+    await flow.emit(msg);
+    const chunks: unknown[] = [];
+    let result: unknown;
+    for await (const o of flow.outputs(msg.traceId)) {
+      if (o.kind === 'chunk') chunks.push(o.message.payload.data);
+      if (o.kind === 'error') throw o.error;
+      if (o.kind === 'result') {
+        result = o.message.payload;
+        break;
+      }
+    }
+    expect(cut).toBe(1);
+    expect(chunks).toEqual(['c0', 'c1', 'c2', 'c3', 'c4', 'c5']);
+    expect(result).toBe('streamed');
+    expect(agent.seen.filter((m) => m.payload === unique).length - before).toBe(1);
+    const history = await flow.history(msg.traceId);
+    expect(history.some((e) => e.type === 'remote_stream_event' && e.extra?.kind === 'resume')).toBe(true);
+  });
+
   it('a remote failure is a non-retryable RemoteError naming the task', async () => {
     const { flow } = localFlow({ policy: { maxRetries: 3 } });
     const err = await flow.call(message('fail', { tenant: 'acme' })).catch((e: unknown) => e);
