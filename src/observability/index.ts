@@ -11,3 +11,4 @@ export { adoptTraceparent, createTracing, withTraceContext, type Tracing, type T
 export { otelTraceIdOf, parseTraceparent, PenguiflowIdGenerator, rootSpanIdOf, traceparentOf } from './trace-ids.js';
 export { observabilityFromEnv, type EnvObservability } from './from-env.js';
 export { parsePrometheusText, sumSamples, type PromSample } from './prom-text.js';
+export { joinCallerTrace } from './join-caller.js';
