@@ -59,6 +59,8 @@ export interface A2AServerLimits {
   blockingTimeoutMs?: number;
   /** Unsent SSE bytes past which a slow consumer is disconnected. Default 4 MiB. */
   maxBufferedStreamBytes?: number;
+  /** Replicas on one store: how often a task run by another process is polled for subscribers and blocking waits. Default 250 ms. */
+  replicaPollMs?: number;
 }
 
 export interface A2AServerOptions {
@@ -134,6 +136,7 @@ export function createA2AServer(options: A2AServerOptions): A2AServer {
     ...(options.codec ? { codec: options.codec } : {}),
     ...(notifier ? { notifier } : {}),
     ...(options.push?.allowUrl ? { allowPushUrl: options.push.allowUrl } : {}),
+    ...(limits.replicaPollMs !== undefined ? { pollMs: limits.replicaPollMs } : {}),
   });
   const pushConfigs = pushOn ? tasks.pushConfigs() : undefined;
   const cards = new Map<string, AgentCard>();

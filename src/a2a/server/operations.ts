@@ -48,7 +48,8 @@ export class A2AOperations {
   async sendMessage(ctx: OperationContext, req: SendMessageRequest): Promise<SendMessageResponse> {
     const { taskId } = await this.manager.send(ctx.scope, req);
     if (req.configuration?.returnImmediately !== true) {
-      await this.manager.waitSettled(taskId, ctx.gone ? { timeoutMs: this.options.blockingTimeoutMs, gone: ctx.gone } : { timeoutMs: this.options.blockingTimeoutMs });
+      const wait = { timeoutMs: this.options.blockingTimeoutMs, tenant: ctx.scope.tenant };
+      await this.manager.waitSettled(taskId, ctx.gone ? { ...wait, gone: ctx.gone } : wait);
     }
     const view = req.configuration?.historyLength === undefined ? {} : { historyLength: req.configuration.historyLength };
     return { task: await this.manager.getTask(ctx.scope.tenant, taskId, view) };

@@ -56,6 +56,8 @@ export interface TaskManagerOptions {
   notifier?: PushNotifier;
   /** SSRF guard for webhook URLs. */
   allowPushUrl?: (url: URL) => boolean;
+  /** How often a task run by another process (same store) is polled for subscribers and blocking waits. Default 250 ms. */
+  pollMs?: number;
 }
 
 class ActiveTask {
@@ -114,9 +116,11 @@ export class TaskManager {
   private readonly notifier: PushNotifier | undefined;
   private readonly allowPushUrl: ((url: URL) => boolean) | undefined;
   private readonly watchdog = new RoundWatchdog();
+  private readonly pollMs: number;
 
   constructor(options: TaskManagerOptions) {
     this.notifier = options.notifier;
+    this.pollMs = options.pollMs ?? 250;
     this.allowPushUrl = options.allowPushUrl;
     this.flow = options.flow;
     this.store = options.store;
@@ -407,8 +411,9 @@ export class TaskManager {
   }
 
   /** Resolves when the task is terminal or interrupted here, on timeout, or on abort. */
-  waitSettled(id: string, options: { timeoutMs: number; gone?: (cb: () => void) => void }): Promise<void> {
+  waitSettled(id: string, options: { timeoutMs: number; gone?: (cb: () => void) => void; tenant?: string }): Promise<void> {
     const active = this.active.get(id);
+    if (!active && options.tenant !== undefined) return this.waitElsewhere(options.tenant, id, options);
     if (!active || active.settled) return Promise.resolve();
     return new Promise((resolve) => {
       let finished = false;
@@ -426,6 +431,19 @@ export class TaskManager {
       options.gone?.(done);
       active.listeners.add(listener);
     });
+  }
+
+  /** A blocking wait on a task another process runs (or a finished one): poll the store. */
+  private async waitElsewhere(tenant: string, id: string, options: { timeoutMs: number; gone?: (cb: () => void) => void }): Promise<void> {
+    let gone = false;
+    options.gone?.(() => (gone = true));
+    const until = Date.now() + options.timeoutMs;
+    for (;;) {
+      const record = await this.store.getTask(id, { tenant });
+      if (!record || isTerminal(record.state) || isInterrupted(record.state) || gone || Date.now() >= until) return;
+      if (this.active.has(id)) return this.waitSettled(id, { ...options, timeoutMs: Math.max(0, until - Date.now()) });
+      await new Promise((r) => setTimeout(r, this.pollMs));
+    }
   }
 
   /**
@@ -451,12 +469,32 @@ export class TaskManager {
     const record = await this.store.getTask(id, { tenant });
     if (!record) throw new A2AProtocolError('TASK_NOT_FOUND', { metadata: { taskId: id } });
     const events = await this.loadEvents(tenant, id, afterSeq ?? 0);
-    return {
-      task: toWireTask(record),
-      seq: events.at(-1)?.seq ?? afterSeq ?? 0,
-      replay: afterSeq === undefined ? [] : events,
-      done: true,
-      unsubscribe: () => undefined,
+    const seq = events.at(-1)?.seq ?? afterSeq ?? 0;
+    const live = !isTerminal(record.state) && !isInterrupted(record.state);
+    // Another process runs this task (replicas on one store): tail its event log.
+    const stop = live ? this.tailLog(tenant, id, seq, listener) : () => undefined;
+    return { task: toWireTask(record), seq, replay: afterSeq === undefined ? [] : events, done: !live, unsubscribe: stop };
+  }
+
+  /** Polls the shared event log of a task run elsewhere, until it settles or the subscriber leaves. */
+  private tailLog(tenant: string, id: string, fromSeq: number, listener: Listener): () => void {
+    let stopped = false;
+    let last = fromSeq;
+    const loop = async () => {
+      while (!stopped) {
+        await new Promise((r) => setTimeout(r, this.pollMs));
+        if (stopped) return;
+        // A task that started running here meanwhile is served by the in-process path from now on.
+        for (const e of await this.loadEvents(tenant, id, last)) {
+          last = e.seq;
+          listener(e);
+          if ('statusUpdate' in e.event && isSettlingWire(e.event.statusUpdate.status.state)) stopped = true;
+        }
+      }
+    };
+    loop().catch((error: unknown) => this.onError(error, { taskId: id, where: 'tail' }));
+    return () => {
+      stopped = true;
     };
   }
 
@@ -487,6 +525,11 @@ export class TaskManager {
     this.flow.cancel(id).catch((error: unknown) => this.onError(error, { taskId: id, where: 'cancel' }));
     return this.getTask(tenant, id);
   }
+}
+
+function isSettlingWire(state: Task['status']['state']): boolean {
+  const s = stateFromWire(state);
+  return isTerminal(s) || isInterrupted(s);
 }
 
 function ownerTask(owner: string): string {
