@@ -13,6 +13,7 @@ interface ServeOptions extends StoreCliOptions {
   name?: string;
   description?: string;
   publicUrl?: string;
+  push?: boolean;
 }
 
 /**
@@ -31,6 +32,7 @@ export function register(program: Command): void {
     .option('--name <name>', 'agent name (default: the card export, else the file name)')
     .option('--description <text>', 'agent description')
     .option('--public-url <url>', 'base URL advertised in the agent card')
+    .option('--push', 'enable push notifications (webhooks)')
     .action(
       action(async (file: string, options: ServeOptions) => {
         const port = Number(options.port);
@@ -41,7 +43,7 @@ export function register(program: Command): void {
         const card: A2ACardOptions = { description: options.description ?? mod.card?.description ?? `penguiflow agent ${name}`, ...mod.card, name };
         const store = await openStateStore(storeUrlOf(options));
         if (!flow.isRunning) flow.run();
-        const server = createA2AServer({ flow, store, card, ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}) });
+        const server = createA2AServer({ flow, store, card, ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}), ...(options.push ? { push: { enabled: true } } : {}) });
         const { url } = await server.listen({ port, host: options.host });
         print(`penguiflow: serving ${name} at ${url} (card ${url}/.well-known/agent-card.json)`);
         await new Promise<void>((resolve) => {
