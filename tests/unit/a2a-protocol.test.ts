@@ -104,7 +104,7 @@ describe('REST routes', () => {
     expect(matchRest('POST', '/tasks/t1:cancel')).toEqual({ op: 'cancel', id: 't1' });
     expect(matchRest('POST', '/acme/tasks/t1:subscribe')).toEqual({ op: 'subscribe', id: 't1', tenant: 'acme' });
     expect(matchRest('GET', '/acme/tasks')).toEqual({ op: 'list', tenant: 'acme' });
-    expect(matchRest('DELETE', '/tasks/t1/pushNotificationConfigs/c1')).toEqual({ op: 'pushDelete', id: 't1' });
+    expect(matchRest('DELETE', '/tasks/t1/pushNotificationConfigs/c1')).toEqual({ op: 'pushDelete', id: 't1', configId: 'c1' });
     expect(matchRest('PUT', '/tasks/t1')).toBeUndefined();
   });
 });
