@@ -182,6 +182,18 @@ describe('REST wire', () => {
     expect(big.status).toBe(413);
   });
 
+  it('malformed paths and deeply nested payloads get spec errors, never a crash', async () => {
+    const bad = await fetch(`${restUrl}/tasks/%E0%A4%A`, { headers: { 'A2A-Version': '1.0' } });
+    expect(bad.status).toBe(400);
+    const deep = '['.repeat(20_000) + ']'.repeat(20_000);
+    const r = await fetch(rpcUrl, { method: 'POST', headers: V1, body: `{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":{"message":{"messageId":"${mid()}","role":"ROLE_USER","parts":[{"data":${deep}}]}}}` });
+    expect(r.status).toBeLessThan(600);
+    const body = await r.json();
+    expect(body.result ?? body.error).toBeDefined();
+    const after = await rpc({ jsonrpc: '2.0', id: 2, method: 'SendMessage', params: sendParams('alive') });
+    expect(after.json.result.task.artifacts[0].parts[0].text).toBe('alive');
+  });
+
   it('scopes tasks by tenant: /{tenant}/ routes see only their own tasks', async () => {
     const h = { 'A2A-Version': '1.0', 'Content-Type': 'application/json' };
     const r = await fetch(`${restUrl}/acme/message:send`, { method: 'POST', headers: h, body: JSON.stringify(sendParams('tenant data')) });

@@ -22,6 +22,14 @@ interface RestRoute {
   tenant?: string;
 }
 
+function decodePath(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new A2AProtocolError('INVALID_REQUEST', { message: 'Malformed percent-encoding in the path' });
+  }
+}
+
 function matchSegments(method: string, s: string[]): RestRoute | undefined {
   const [a, b, c, d] = s;
   if (s.length === 1 && a === 'message:send' && method === 'POST') return { op: 'send' };
@@ -32,21 +40,21 @@ function matchSegments(method: string, s: string[]): RestRoute | undefined {
   if (s.length === 2 && b !== undefined) {
     const colon = b.lastIndexOf(':');
     if (colon > 0) {
-      const id = decodeURIComponent(b.slice(0, colon));
+      const id = decodePath(b.slice(0, colon));
       const verb = b.slice(colon + 1);
       if (verb === 'cancel' && method === 'POST') return { op: 'cancel', id };
       if (verb === 'subscribe' && (method === 'POST' || method === 'GET')) return { op: 'subscribe', id };
       return undefined;
     }
-    if (method === 'GET') return { op: 'get', id: decodeURIComponent(b) };
+    if (method === 'GET') return { op: 'get', id: decodePath(b) };
     return undefined;
   }
   if (c === 'pushNotificationConfigs' && b !== undefined) {
-    const id = decodeURIComponent(b);
+    const id = decodePath(b);
     if (s.length === 3 && method === 'POST') return { op: 'pushCreate', id };
     if (s.length === 3 && method === 'GET') return { op: 'pushList', id };
-    if (s.length === 4 && d !== undefined && method === 'GET') return { op: 'pushGet', id, configId: decodeURIComponent(d) };
-    if (s.length === 4 && d !== undefined && method === 'DELETE') return { op: 'pushDelete', id, configId: decodeURIComponent(d) };
+    if (s.length === 4 && d !== undefined && method === 'GET') return { op: 'pushGet', id, configId: decodePath(d) };
+    if (s.length === 4 && d !== undefined && method === 'DELETE') return { op: 'pushDelete', id, configId: decodePath(d) };
   }
   return undefined;
 }
@@ -58,7 +66,7 @@ export function matchRest(method: string, path: string): RestRoute | undefined {
   if (direct) return direct;
   if (segs.length > 1) {
     const route = matchSegments(method, segs.slice(1));
-    if (route) return { ...route, tenant: decodeURIComponent(segs[0]!) };
+    if (route) return { ...route, tenant: decodePath(segs[0]!) };
   }
   return undefined;
 }
