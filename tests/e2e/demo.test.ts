@@ -22,6 +22,7 @@ describe('npm start (the demo)', () => {
     expect(stdout).toContain('node_retry');
     expect(stdout).toContain('trace_cancel_finish');
     expect(stdout).toContain('stream_chunk');
+    expect(stdout).toMatch(/20 images resized in \d+ ms by 2 worker processes/);
     expect(Date.now() - started).toBeLessThan(30_000);
   });
 });

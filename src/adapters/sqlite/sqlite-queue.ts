@@ -165,7 +165,7 @@ export class SqliteQueue implements ConsumableBus {
           }
           for (const grp of groups) this.stmts.insert.run(item.topic, grp, Buffer.from(item.bytes), now);
         }
-      })();
+      }).immediate(); // read-then-write: take the write lock first, or a concurrent writer makes the upgrade fail with SQLITE_BUSY
       for (const item of items) item.resolve();
       for (const topic of new Set(items.map((i) => i.topic))) for (const c of this.consumers.get(topic) ?? []) c.wake();
     } catch (error) {

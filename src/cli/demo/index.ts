@@ -2,6 +2,7 @@ import path from 'node:path';
 import { createSqliteStateStore } from '../../adapters/sqlite/index.js';
 import { formatTimeline } from '../timeline.js';
 import { buildDemoFlow, runDemoTraces } from './local-flow.js';
+import { runWorkersDemo } from './workers.js';
 
 export interface DemoOptions {
   /** SQLite file for the demo's history. Default ./.penguiflow/state.db */
@@ -32,5 +33,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
     print(formatTimeline(events));
   }
   await store.close();
+
+  print('\n3. The same kind of flow across two worker processes (SQLite queue, no broker):');
+  await runWorkersDemo(path.dirname(storePath), storePath, print);
   print(`\nSee one again: npx penguiflow history ${traces[0]?.traceId ?? '<traceId>'} --store sqlite:${storePath}`);
 }
