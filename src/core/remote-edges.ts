@@ -104,7 +104,9 @@ export class RemoteEdges {
       'controller',
       (delivery) => this.onReply(delivery),
       // Ephemeral: the reply topic is this process's alone; its group goes when the process does.
-      { consumer: this.controllerId, concurrency: 1, maxDeliveries: 3, ephemeral: true },
+      // Concurrency only sets how many replies a read may fetch: handling is synchronous up to
+      // its first await, so replies (and a stream's chunks) still apply in arrival order.
+      { consumer: this.controllerId, concurrency: 64, maxDeliveries: 3, ephemeral: true },
     );
   }
 
