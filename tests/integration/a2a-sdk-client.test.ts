@@ -175,3 +175,31 @@ describe.each([
     expect(traces).toEqual(['ask', 'city:Lima']);
   });
 });
+
+describe('SDK client in its v0.3 mode (LegacyJsonRpcTransport) against our v0.3 dialect', () => {
+  let client: Client;
+  beforeAll(async () => {
+    const card = await new ClientFactory().createFromUrl(agent.url).then((c) => c.getAgentCard());
+    const legacyOnly = { ...card, supportedInterfaces: card.supportedInterfaces.filter((i) => i.protocolVersion === '0.3') };
+    const f = new ClientFactory(ClientFactoryOptions.createFrom(ClientFactoryOptions.default, { transports: [new JsonRpcTransportFactory({ legacyCompat: { enabled: true } })] }));
+    client = await f.createFromAgentCard(legacyOnly);
+    expect(client.protocolVersion).toBe('0.3');
+  });
+
+  it('sends, streams, gets and cancels', async () => {
+    const task = asTask(await client.sendMessage(send('legacy hello')));
+    expect(task.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+    expect(texts(task)).toEqual(['legacy hello']);
+    const events = [];
+    for await (const ev of client.sendMessageStream(send('stream:2'))) events.push(ev.payload);
+    expect(events[0]?.$case).toBe('task');
+    const last = events.at(-1);
+    expect(last?.$case === 'statusUpdate' && last.value.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+    const got = await client.getTask({ tenant: '', id: task.id, historyLength: undefined });
+    expect(got.id).toBe(task.id);
+    const slow = asTask(await client.sendMessage(send('slow:5000', { returnImmediately: true })));
+    const cancelled = await client.cancelTask({ tenant: '', id: slow.id, metadata: undefined });
+    expect(cancelled.status?.state).toBe(TaskState.TASK_STATE_CANCELED);
+    await expect(client.getTask({ tenant: '', id: 'missing', historyLength: undefined })).rejects.toBeInstanceOf(TaskNotFoundError);
+  });
+});
