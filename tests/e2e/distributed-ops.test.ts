@@ -146,19 +146,25 @@ describe.skipIf(!redis)('distributed nodes across processes (Redis)', () => {
     const first = startWorker(['--nodes', 'echo']);
     await first.ready;
     const results: string[] = [];
+    let stop = false;
     const run = (async () => {
-      for (let i = 0; i < 60; i++) {
+      for (let i = 0; !stop && i < 2_000; i++) {
         const out = await flow.call(message({ kind: 'echo', text: `m${i}` }, { tenant: 't' }));
         results.push(String(out.payload));
-        await sleep(10);
+        await sleep(5);
       }
     })();
-    await sleep(150);
+    await sleep(100);
     const second = startWorker(['--nodes', 'echo']);
     await second.ready;
+    const joinedAt = results.length;
+    // once it is up, the new worker gets a share of the very next messages
+    for (let i = 0; i < 200 && results.length < joinedAt + 40; i++) await sleep(25);
+    stop = true;
     await run;
-    const pids = new Set(results.map((r) => r.split(' from ')[1]));
-    expect(results).toHaveLength(60);
-    expect(pids.has(String(second.child.pid))).toBe(true);
+    const after = results.slice(joinedAt, joinedAt + 40).map((r) => r.split(' from ')[1]);
+    expect(after.length).toBe(40);
+    expect(after.filter((pid) => pid === String(second.child.pid)).length).toBeGreaterThan(5);
+    expect(results.every((r, i) => r.startsWith(`m${i} from`))).toBe(true);
   });
 });
