@@ -150,7 +150,7 @@ export function createA2AServer(options: A2AServerOptions): A2AServer {
     return card;
   };
   const baseOf = (req: IncomingMessage) => options.publicUrl ?? `http://${header(req, 'host') ?? '127.0.0.1'}`;
-  const opsFor = new Map<AgentCard, A2AOperations>();
+  const opsFor = new WeakMap<AgentCard, A2AOperations>();
   const operations = (card: AgentCard): A2AOperations => {
     let ops = opsFor.get(card);
     if (!ops) {
