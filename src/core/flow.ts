@@ -413,7 +413,8 @@ export class Flow implements RunnerHost, ControllerHost {
           if (mailbox.active !== undefined && mailbox.active.round > entry.round) continue;
           return;
         }
-        if (entry.output.kind !== 'chunk' && entry.round > mailbox.consumedRound) mailbox.consumedRound = entry.round;
+        // No consumedRound here: this reader takes the round's end marker itself, and must get it
+        // even when it arrives while the loop body is still busy with the previous output.
         yield entry.output;
       }
     } finally {

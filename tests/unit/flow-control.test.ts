@@ -263,3 +263,24 @@ describe('validation', () => {
     expect(ran).toBe(0);
   });
 });
+
+describe('outputs() with a slow reader', () => {
+  it('ends after several results even when the reader is busy as the round ends', async () => {
+    const multi = node('multi', async (_m, ctx) => {
+      for (let i = 0; i < 3; i++) await ctx.emit(`r${i}`);
+      return undefined;
+    });
+    const flow = started(createFlow(multi));
+    const msg = message('go', { tenant: 't' });
+    await flow.emit(msg);
+    const seen: string[] = [];
+    for await (const out of flow.outputs(msg.traceId)) {
+      if (out.kind === 'result') seen.push(String(out.message.payload));
+      await sleep(5);
+    }
+    expect(seen).toEqual(['r0', 'r1', 'r2']);
+    // a later round trip on the same trace still works
+    const again = await flow.call(message('again', { tenant: 't', traceId: msg.traceId }), { timeoutMs: 2_000 });
+    expect(again.payload).toBe('r0');
+  });
+});

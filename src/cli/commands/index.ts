@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
+import { registerCancel } from './cancel.js';
 import { registerDemo } from './demo.js';
 import { registerDlq } from './dlq.js';
 import { registerHistory } from './history.js';
 import { registerPrune } from './prune.js';
 import { registerReplay } from './replay.js';
+import { registerServe } from './serve.js';
 import { registerTraces } from './traces.js';
 import { registerWorker } from './worker.js';
 import { registerWorkers } from './workers.js';
@@ -15,6 +17,8 @@ export function registerCommands(program: Command): void {
   registerTraces(program);
   registerReplay(program);
   registerPrune(program);
+  registerServe(program);
+  registerCancel(program);
   registerWorker(program);
   registerWorkers(program);
   registerDlq(program);
