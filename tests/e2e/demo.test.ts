@@ -23,6 +23,8 @@ describe('npm start (the demo)', () => {
     expect(stdout).toContain('trace_cancel_finish');
     expect(stdout).toContain('stream_chunk');
     expect(stdout).toMatch(/20 images resized in \d+ ms by 2 worker processes/);
+    expect(stdout).toMatch(/4 findings streamed, then: REPORT summary: 4 findings about emperor penguins \(for tenant demo\)/);
+    expect(stdout).toMatch(/a long call cancelled locally: remote task \S+ is TASK_STATE_CANCELED/);
     expect(Date.now() - started).toBeLessThan(30_000);
   });
 });

@@ -3,6 +3,7 @@ import { createSqliteStateStore } from '../../adapters/sqlite/index.js';
 import { formatTimeline } from '../timeline.js';
 import { buildDemoFlow, runDemoTraces } from './local-flow.js';
 import { runWorkersDemo } from './workers.js';
+import { runRemoteDemo } from './remote.js';
 
 export interface DemoOptions {
   /** SQLite file for the demo's history. Default ./.penguiflow/state.db */
@@ -32,9 +33,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
     print(`\n  ${trace.label} — trace ${trace.traceId}`);
     print(formatTimeline(events));
   }
-  await store.close();
 
   print('\n3. The same kind of flow across two worker processes (SQLite queue, no broker):');
   await runWorkersDemo(path.dirname(storePath), storePath, print);
+
+  print('\n4. A remote agent as a node (A2A over HTTP on 127.0.0.1, a second process):');
+  await runRemoteDemo(path.dirname(storePath), store, print);
+  await store.close();
   print(`\nSee one again: npx penguiflow history ${traces[0]?.traceId ?? '<traceId>'} --store sqlite:${storePath}`);
 }
