@@ -28,10 +28,10 @@ export class InFlightTraces {
     }
     let t = this.traces.get(e.traceId);
     if (t === undefined) {
-      t = { key: JSON.stringify([e.flow, e.tenant]), running: 0, origin: false, lastTs: Date.now() };
+      t = { key: JSON.stringify([e.flow, e.tenant]), running: 0, origin: false, lastTs: e.ts };
       this.traces.set(e.traceId, t);
     }
-    t.lastTs = Date.now();
+    t.lastTs = e.ts;
     if (e.extra?.worker === undefined) t.origin = true;
     if (e.type === 'node_start') t.running++;
     else if (e.type === 'node_success' || e.type === 'node_error' || e.type === 'node_timeout' || e.type === 'node_trace_cancelled' || (e.type === 'deadline_skip' && e.extra?.during === 'run')) {

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { FlowEvent, FlowMiddleware } from '../core/events.js';
 import { InFlightTraces } from './in-flight.js';
+import { NodeSeriesTable, type LatencyOutcome, type NodeSeries } from './node-series.js';
 
 export interface MetricsOptions {
   /** Where the metrics are registered. Default: a new Registry (not prom-client's global one). */
@@ -49,15 +50,21 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registers = [registry];
   const counter = (name: string, help: string, labels: string[]) => new Counter({ name: p + name, help, labelNames: t(labels), registers });
 
+  const buckets = options.latencyBuckets ?? DEFAULT_BUCKETS;
+  const table = new NodeSeriesTable(buckets);
+  for (const [name, help, which] of [
+    ['node_success_total', 'Node attempts that succeeded', 'success'],
+    ['node_errors_total', 'Node attempts that threw (each attempt, before any retry)', 'error'],
+    ['node_timeouts_total', 'Node attempts abandoned on their timeout', 'timeout'],
+    ['node_retries_total', 'Retries scheduled (one per node_retry event)', 'retry'],
+    ['node_failures_total', 'Messages whose node failed after its last attempt', 'failed'],
+    ['node_cancelled_total', 'Node work dropped or abandoned because its trace was cancelled', 'cancelled'],
+    ['deadline_skips_total', 'Messages skipped or aborted because their deadline passed', 'deadline'],
+    ['stream_chunks_total', 'Stream chunks produced', 'chunks'],
+  ] as const) table.registerCounter(registry, p + name, help, which);
+  table.registerLatency(registry, p + 'node_latency_seconds', 'Node attempt latency, by outcome (success, error, timeout)');
+  table.registerInFlight(registry, p + 'node_attempts_in_flight', 'Node attempts running now in this process');
   const node = {
-    success: counter('node_success_total', 'Node attempts that succeeded', ['flow', 'node']),
-    error: counter('node_errors_total', 'Node attempts that threw (each attempt, before any retry)', ['flow', 'node']),
-    timeout: counter('node_timeouts_total', 'Node attempts abandoned on their timeout', ['flow', 'node']),
-    retry: counter('node_retries_total', 'Retries scheduled (one per node_retry event)', ['flow', 'node']),
-    failed: counter('node_failures_total', 'Messages whose node failed after its last attempt', ['flow', 'node']),
-    cancelled: counter('node_cancelled_total', 'Node work dropped or abandoned because its trace was cancelled', ['flow', 'node']),
-    deadline: counter('deadline_skips_total', 'Messages skipped or aborted because their deadline passed', ['flow', 'node']),
-    chunks: counter('stream_chunks_total', 'Stream chunks produced', ['flow', 'node']),
     shed: counter('load_shed_total', 'Messages refused by load shedding', ['flow', 'node']),
     redelivery: counter('bus_redeliveries_total', 'Bus deliveries after the first', ['flow', 'node']),
     deadLetter: counter('bus_dead_letters_total', 'Envelopes moved to the dead letters', ['flow', 'node']),
@@ -75,11 +82,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     store: counter('store_errors_total', 'State store write failures', ['flow']),
     bus: counter('bus_errors_total', 'Bus publish failures', ['flow']),
   };
-  const buckets = options.latencyBuckets ?? DEFAULT_BUCKETS;
-  const nodeLatency = new Histogram({ name: p + 'node_latency_seconds', help: 'Node attempt latency, by outcome (success, error, timeout)', labelNames: t(['flow', 'node', 'status']), buckets, registers });
   const remoteLatency = new Histogram({ name: p + 'remote_call_latency_seconds', help: 'Remote call latency, by outcome (success, error)', labelNames: t(['flow', 'node', 'status']), buckets, registers });
   const queueDepth = new Gauge({ name: p + 'queue_depth', help: "Messages waiting on a node's input edge (last value reported by an event)", labelNames: t(['flow', 'node']), registers });
-  const inflightAttempts = new Gauge({ name: p + 'node_attempts_in_flight', help: 'Node attempts running now in this process', labelNames: t(['flow', 'node']), registers });
   const traces = new InFlightTraces(options.traceIdleMs ?? 600_000);
   new Gauge({
     name: p + 'traces_in_flight',
@@ -94,7 +98,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       }
     },
   });
-  const running = new Map<string, number>();
+  const seriesOf = (e: FlowEvent): NodeSeries =>
+    table.get(withTenant ? `${e.flow}\u0000${e.node ?? ''}\u0000${e.tenant}` : `${e.flow}\u0000${e.node ?? ''}`, () => nodeLabels(e));
 
   const labels = (e: FlowEvent, more?: Record<string, string>): Record<string, string> => {
     const l: Record<string, string> = { flow: e.flow, ...more };
@@ -102,14 +107,13 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     return l;
   };
   const nodeLabels = (e: FlowEvent, more?: Record<string, string>) => labels(e, { node: e.node ?? '', ...more });
-  const attemptEnded = (e: FlowEvent) => {
-    const l = nodeLabels(e);
-    const key = JSON.stringify(l);
-    const n = running.get(key) ?? 0;
-    if (n > 0) {
-      running.set(key, n - 1);
-      inflightAttempts.dec(l);
-    }
+  const attemptEnded = (s: NodeSeries) => {
+    if (s.running > 0) s.running--;
+  };
+  const ended = (s: NodeSeries, e: FlowEvent, outcome: LatencyOutcome) => {
+    s.counts[outcome]++;
+    if (e.latencyMs !== undefined) table.observe(s, outcome, e.latencyMs / 1000);
+    attemptEnded(s);
   };
 
   const middleware: FlowMiddleware = (e) => {
@@ -117,37 +121,32 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     if (e.queueDepthIn !== undefined && e.node !== undefined) queueDepth.set(nodeLabels(e), e.queueDepthIn);
     switch (e.type) {
       case 'node_start': {
-        const l = nodeLabels(e);
-        const key = JSON.stringify(l);
-        running.set(key, (running.get(key) ?? 0) + 1);
-        inflightAttempts.inc(l);
+        seriesOf(e).running++;
         return;
       }
       case 'node_success':
-        node.success.inc(nodeLabels(e));
-        if (e.latencyMs !== undefined) nodeLatency.observe(nodeLabels(e, { status: 'success' }), e.latencyMs / 1000);
-        return attemptEnded(e);
+        return ended(seriesOf(e), e, 'success');
       case 'node_error':
-        node.error.inc(nodeLabels(e));
-        if (e.latencyMs !== undefined) nodeLatency.observe(nodeLabels(e, { status: 'error' }), e.latencyMs / 1000);
-        return attemptEnded(e);
+        return ended(seriesOf(e), e, 'error');
       case 'node_timeout':
-        node.timeout.inc(nodeLabels(e));
-        if (e.latencyMs !== undefined) nodeLatency.observe(nodeLabels(e, { status: 'timeout' }), e.latencyMs / 1000);
-        return attemptEnded(e);
+        return ended(seriesOf(e), e, 'timeout');
       case 'node_retry':
-        return void node.retry.inc(nodeLabels(e));
+        return void seriesOf(e).counts.retry++;
       case 'node_failed':
-        return void node.failed.inc(nodeLabels(e));
-      case 'node_trace_cancelled':
-        node.cancelled.inc(nodeLabels(e));
-        return attemptEnded(e);
-      case 'deadline_skip':
-        node.deadline.inc(nodeLabels(e));
-        if (e.extra?.during === 'run') attemptEnded(e);
+        return void seriesOf(e).counts.failed++;
+      case 'node_trace_cancelled': {
+        const s = seriesOf(e);
+        s.counts.cancelled++;
+        return attemptEnded(s);
+      }
+      case 'deadline_skip': {
+        const s = seriesOf(e);
+        s.counts.deadline++;
+        if (e.extra?.during === 'run') attemptEnded(s);
         return;
+      }
       case 'stream_chunk':
-        return void node.chunks.inc(nodeLabels(e));
+        return void seriesOf(e).counts.chunks++;
       case 'load_shed':
         node.shed.inc(nodeLabels(e));
         if (typeof e.extra?.depth === 'number' && e.node !== undefined) queueDepth.set(nodeLabels(e), e.extra.depth);
@@ -177,9 +176,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       case 'remote_cancel_error':
         return void remote.cancels.inc(nodeLabels(e, { status: 'failure' }));
       case 'store_error':
-        return void errors.store.inc({ flow: e.flow, ...(withTenant ? { tenant: e.tenant } : {}) });
+        return void errors.store.inc(labels(e));
       case 'bus_error':
-        return void errors.bus.inc({ flow: e.flow, ...(withTenant ? { tenant: e.tenant } : {}) });
+        return void errors.bus.inc(labels(e));
       case 'trace_cancel_drop':
       case 'remote_call_start':
       case 'remote_stream_event':

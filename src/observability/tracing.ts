@@ -7,6 +7,27 @@ export interface TracingOptions {
   tracer?: Tracer;
   /** Spans kept open at most (attempts whose end event never came); the oldest are ended first. Default 10,000. */
   maxOpenSpans?: number;
+  /**
+   * Share of traces to record, 0..1 (default 1). The decision is a hash of the
+   * penguiflow trace id, so every process keeps or drops the same traces and a
+   * kept tree is complete. Unsampled traces cost one hash per event.
+   */
+  sampleRatio?: number;
+}
+
+/** FNV-1a of the trace id, mixed (murmur3 finalizer) and scaled to [0, 1): the same in every process. */
+function sampleKey(traceId: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < traceId.length; i++) {
+    h ^= traceId.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return (h >>> 0) / 2 ** 32;
 }
 
 export interface Tracing {
@@ -71,6 +92,7 @@ function otelIdOf(traceId: string): string {
 export function createTracing(options: TracingOptions = {}): Tracing {
   const tracer = options.tracer ?? otel.getTracer('penguiflow');
   const maxOpen = options.maxOpenSpans ?? 10_000;
+  const ratio = options.sampleRatio ?? 1;
   const roots = new Map<string, Span>();
   const attempts = new Map<string, Span>();
   const remotes = new Map<string, Span>();
@@ -171,7 +193,7 @@ export function createTracing(options: TracingOptions = {}): Tracing {
   };
 
   const middleware: FlowMiddleware = (e) => {
-    if (e.traceId === '') return;
+    if (e.traceId === '' || (ratio < 1 && sampleKey(e.traceId) >= ratio)) return;
     ensureRoot(e);
     switch (e.type) {
       case 'node_start': {

@@ -100,4 +100,23 @@ describe('createTracing', () => {
     expect(root.name).toBe('trace caller');
     expect(exporter.getFinishedSpans().find((s) => s.name === 'trace agent')!.parentSpanContext!.spanId).toBe(root.spanContext().spanId);
   });
+
+  it('samples whole traces by a hash of the trace id: two processes keep the same ones', async () => {
+    const { exporter, tracer } = setup();
+    const a = createTracing({ tracer, sampleRatio: 0.3 });
+    const b = createTracing({ tracer, sampleRatio: 0.3 });
+    const ids = Array.from({ length: 200 }, (_, i) => `trace-${i}`);
+    for (const traceId of ids) {
+      const e = { id: 'x', flow: 'f', traceId, tenant: 't', node: 'n', messageId: 'm', attempt: 0 };
+      await a.middleware({ ...e, type: 'node_start', ts: 1 });
+      await a.middleware({ ...e, type: 'node_success', ts: 2 });
+      await b.middleware({ ...e, type: 'node_start', ts: 1, extra: { worker: 'w' } });
+      await b.middleware({ ...e, type: 'node_success', ts: 2, extra: { worker: 'w' } });
+    }
+    const spans = exporter.getFinishedSpans();
+    const keptBy = (worker: boolean) => new Set(spans.filter((s) => s.name === 'node n' && ('penguiflow.worker' in s.attributes) === worker).map((s) => s.attributes['penguiflow.trace_id']));
+    expect(keptBy(false)).toEqual(keptBy(true));
+    expect(keptBy(false).size).toBeGreaterThan(30);
+    expect(keptBy(false).size).toBeLessThan(90);
+  });
 });
