@@ -5,3 +5,4 @@ export * from './message-bus.js';
 export * from './remote-transport.js';
 export * from './serializer.js';
 export * from './store-extras.js';
+export * from './agent-registry.js';
