@@ -21,7 +21,7 @@ describe('penguiflow demo → history / traces / prune from the SQLite file', ()
     expect(history.stdout).toMatch(/node_start/);
     expect(history.stdout).toMatch(/trace_complete/);
 
-    const traces = await runCli(['traces', '--store', `sqlite:${db}`, '--json']);
+    const traces = await runCli(['traces', '--store', `sqlite:${db}`, '--limit', '500', '--json']);
     const listed = traces.stdout.trim().split('\n').map((l) => JSON.parse(l) as { traceId: string; status: string });
     expect(listed.map((t) => t.traceId)).toContain(traceId);
     expect(new Set(listed.map((t) => t.status))).toEqual(new Set(['succeeded', 'failed', 'cancelled']));
