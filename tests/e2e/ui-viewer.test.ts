@@ -9,7 +9,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createA2AClient, createA2AServer, type A2AServer } from '../../src/a2a/index.js';
+import { InMemoryMessageBus } from '../../src/adapters/memory/index.js';
 import { createSqliteStateStore, type SqliteStateStore } from '../../src/adapters/sqlite/index.js';
+import { runWorker, type Worker } from '../../src/distributed/index.js';
+import { remoteNode } from '../../src/remote/index.js';
 import { createFlow, message, node, sleep, type Flow, type Message } from '../../src/index.js';
 import { createUiServer, type UiServer } from '../../src/ui/index.js';
 import { ROOT } from '../helpers/spawn.js';
@@ -31,6 +35,11 @@ describe.skipIf(!hasChromium)('trace viewer in headless Chromium', () => {
   let reader: SqliteStateStore;
   let flow: Flow;
   let ui: UiServer;
+  let agentFlow: Flow;
+  let agent: A2AServer;
+  let pipeline: Flow;
+  let bus: InMemoryMessageBus;
+  const workers: Worker[] = [];
   let context: BrowserContext;
   let page: Page;
   const dialogs: string[] = [];
@@ -86,6 +95,39 @@ describe.skipIf(!hasChromium)('trace viewer in headless Chromium', () => {
     await flow.cancel(cancelled.traceId);
     await flow.flush();
 
+    // a distributed trace: two workers (one retries), then a remote A2A agent
+    agentFlow = createFlow(node('answer', async (m: Message<string>) => {
+      await sleep(40);
+      return `${m.payload} answered`;
+    }), { name: 'agent' });
+    agentFlow.run();
+    agent = createA2AServer({ flow: agentFlow, store: writer, card: { name: 'agent', description: 'answers', skills: [{ id: 'answer', name: 'answer', description: 'answers', tags: [] }] }, onError: () => undefined });
+    const { url: agentUrl } = await agent.listen();
+    let fetchCalls = 0;
+    const makePipeline = () => {
+      const ingest = node('ingest', (m: Message<string>) => m.payload);
+      const fetchNode = node('fetch', async (m: Message<string>) => {
+        await sleep(40);
+        if (fetchCalls++ === 0) throw new Error('connection reset');
+        return `${m.payload} fetched`;
+      }, { placement: 'distributed', maxRetries: 1, backoff: { baseMs: 30, multiplier: 1, maxMs: 30, jitter: 0 } });
+      const rank = node('rank', async (m: Message<string>) => {
+        await sleep(60);
+        return `${m.payload} ranked`;
+      }, { placement: 'distributed' });
+      const ask = remoteNode({ name: 'ask', transport: createA2AClient({ timeoutMs: 10_000 }), agentUrl, skill: 'answer' });
+      return createFlow(ingest.to(fetchNode), fetchNode.to(rank), rank.to(ask), { name: 'pipeline', stateStore: writer });
+    };
+    bus = new InMemoryMessageBus();
+    pipeline = makePipeline();
+    pipeline.run({ distributed: { bus } });
+    workers.push(await runWorker({ flow: makePipeline(), bus, store: writer, nodes: ['fetch'], workerId: 'worker-a' }));
+    workers.push(await runWorker({ flow: makePipeline(), bus, store: writer, nodes: ['rank'], workerId: 'worker-b' }));
+    const distributed = message('penguins', { tenant: 'acme' });
+    ids.distributed = distributed.traceId;
+    await pipeline.call(distributed, { timeoutMs: 20_000 });
+    await pipeline.flush();
+
     reader = createSqliteStateStore({ path: db });
     ui = await createUiServer({ store: reader, port: 0, pollMs: 200 });
     context = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
@@ -105,6 +147,11 @@ describe.skipIf(!hasChromium)('trace viewer in headless Chromium', () => {
     await context?.close();
     await ui?.close();
     await flow?.stop({ timeoutMs: 2_000 });
+    for (const w of workers) await w.stop();
+    await pipeline?.stop({ timeoutMs: 2_000 });
+    await agent?.close();
+    await agentFlow?.stop();
+    await bus?.close();
     await writer?.close();
     await reader?.close();
     rmSync(dir, { recursive: true, force: true });
@@ -114,7 +161,7 @@ describe.skipIf(!hasChromium)('trace viewer in headless Chromium', () => {
 
   it('lists the traces with status and tenant, and filters by status, tenant and node name', async () => {
     await page.goto(ui.url);
-    await expect.poll(() => page.locator('#traces tbody tr').count()).toBe(3);
+    await expect.poll(() => page.locator('#traces tbody tr').count()).toBe(4);
     expect(await row(ids.cancelled!).locator('.badge').textContent()).toBe('cancelled');
     expect(await row(ids.retry!).locator('.badge').textContent()).toBe('succeeded');
     await page.screenshot({ path: path.join(SHOTS, 'ui-list.png') });
@@ -130,10 +177,10 @@ describe.skipIf(!hasChromium)('trace viewer in headless Chromium', () => {
     await expect.poll(listed).toEqual([ids.cancelled]);
     await filter({ tenant: 'globex' });
     await expect.poll(listed).toEqual([ids.evil]);
-    await filter({ q: 'FETCH' });
+    await filter({ q: 'DOCS' });
     await expect.poll(listed).toEqual([ids.retry]);
     await filter({});
-    await expect.poll(listed).toEqual([ids.retry, ids.evil, ids.cancelled].sort());
+    await expect.poll(listed).toEqual([ids.retry, ids.evil, ids.cancelled, ids.distributed].sort());
   });
 
   it('shows a trace as a timeline with its retry marked, and the error of the failed attempt on click', async () => {
@@ -156,6 +203,21 @@ describe.skipIf(!hasChromium)('trace viewer in headless Chromium', () => {
     expect(await page.locator('.track[data-lane="long-job"] .bar.cancelled').count()).toBe(1);
     expect(await page.locator('#trace-head .badge').textContent()).toBe('cancelled');
     await page.screenshot({ path: path.join(SHOTS, 'ui-timeline-cancel.png') });
+  });
+
+  it('shows a distributed trace with a lane per node and worker, the retry on its worker, and the remote call', async () => {
+    await row(ids.distributed!).click();
+    await expect.poll(() => page.locator('.lane-label .worker', { hasText: 'worker-a' }).count()).toBe(1);
+    expect(await page.locator('.lane-label .worker', { hasText: 'worker-b' }).count()).toBe(1);
+    const fetchLane = page.locator('.track[data-lane="fetch"]');
+    expect(await fetchLane.locator('.bar[data-kind="attempt"]').count()).toBe(2);
+    expect(await fetchLane.locator('.bar.retry').count()).toBe(1);
+    expect(await page.locator('.track[data-lane="rank"] .bar.success').count()).toBe(1);
+    const remote = page.locator('.track[data-lane="ask"] .bar[data-kind="remote"]');
+    expect(await remote.count()).toBe(1);
+    await remote.click();
+    await expect.poll(() => page.locator('#inspector').textContent()).toContain('remote call');
+    await page.screenshot({ path: path.join(SHOTS, 'ui-timeline-workers.png') });
   });
 
   it('renders a node named <script> as text', async () => {

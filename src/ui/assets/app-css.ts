@@ -10,9 +10,9 @@ label { color:var(--muted); } input, select, button { font:inherit; padding:3px 
 button { cursor:pointer; background:var(--fg); color:#fff; border-color:var(--fg); }
 main { display:grid; grid-template-columns:minmax(480px, 44%) 1fr; gap:0; min-height:calc(100vh - 52px); }
 #list-pane { border-right:1px solid var(--line); overflow:auto; max-height:calc(100vh - 52px); }
-table { border-collapse:collapse; width:100%; }
+table { border-collapse:collapse; width:100%; font-size:12px; }
 th, td { text-align:left; padding:5px 6px; border-bottom:1px solid var(--line); white-space:nowrap; max-width:220px; overflow:hidden; text-overflow:ellipsis; }
-td:last-child { white-space:normal; min-width:140px; max-width:none; }
+td:last-child { white-space:normal; min-width:120px; max-width:170px; overflow-wrap:anywhere; }
 th { position:sticky; top:0; background:#f3f4f6; font-weight:600; color:var(--muted); }
 tbody tr { cursor:pointer; } tbody tr:hover { background:#eef3fb; } tbody tr.selected { background:#dde8f8; }
 .mono { font-family:ui-monospace, SFMono-Regular, Menlo, monospace; font-size:12px; }
@@ -33,11 +33,11 @@ tbody tr { cursor:pointer; } tbody tr:hover { background:#eef3fb; } tbody tr.sel
 .axis .track { height:18px; color:var(--muted); font-size:11px; }
 .tick { position:absolute; top:0; border-left:1px solid var(--line); padding-left:3px; height:100%; white-space:nowrap; }
 .tick.last { border-left:0; border-right:1px solid var(--line); padding:0 3px 0 0; }
-.bar { position:absolute; top:6px; height:18px; min-width:3px; border-radius:3px; background:var(--ok); cursor:pointer; color:#fff; font-size:11px; line-height:18px; padding:0 4px; overflow:hidden; white-space:nowrap; }
+.bar { position:absolute; top:4px; height:16px; min-width:3px; border-radius:3px; background:var(--ok); cursor:pointer; color:#fff; font-size:11px; line-height:16px; padding:0 4px; overflow:hidden; white-space:nowrap; }
 .bar.error { background:var(--err); } .bar.timeout { background:var(--timeout); } .bar.cancelled { background:var(--cancel); } .bar.deadline { background:var(--deadline); }
 .bar.running { background:var(--run); background-image:linear-gradient(90deg, rgba(255,255,255,.0), rgba(255,255,255,.35), rgba(255,255,255,0)); background-size:200% 100%; animation:slide 1.2s linear infinite; }
 @keyframes slide { from { background-position:200% 0; } to { background-position:-200% 0; } }
-.bar.remote { top:20px; height:8px; background:var(--remote); font-size:0; }
+.bar.remote { top:22px; height:6px; background:var(--remote); font-size:0; }
 .bar.retry { outline:2px dashed var(--timeout); outline-offset:1px; }
 .bar.selected { box-shadow:0 0 0 2px var(--fg); }
 .marker { position:absolute; top:2px; transform:translateX(-50%); font-size:13px; line-height:13px; cursor:pointer; user-select:none; }

@@ -87,7 +87,7 @@ export const APP_JS = `'use strict';
     clear(head);
     head.appendChild(el('h2', { class: 'mono', text: m.traceId }));
     head.appendChild(el('span', { class: 'badge ' + m.status, text: m.status }));
-    head.appendChild(el('span', { text: 'flow ' + m.flow + ' · tenant ' + m.tenant + ' · ' + m.eventCount + ' events · ' + fmtMs(m.endTs - m.startTs) }));
+    head.appendChild(el('span', { text: 'flow ' + m.flow + ' · tenant ' + m.tenant + ' · ' + m.eventCount + ' events · ' + fmtMs((m.status === 'running' ? Math.max(m.endTs, Date.now()) : m.endTs) - m.startTs) + (m.status === 'running' ? ' so far' : '') }));
     if (state.live && m.status === 'running') head.appendChild(el('span', { class: 'live', id: 'live', text: 'live' }));
     var legend = $('#legend');
     clear(legend);
@@ -111,7 +111,7 @@ export const APP_JS = `'use strict';
 
     var tracks = {};
     m.lanes.forEach(function (lane) {
-      var label = el('div', { class: 'lane-label', title: lane.node + (lane.worker ? ' @ ' + lane.worker : '') }, [el('span', { class: 'node-name', text: lane.node || '(trace)' }), lane.worker ? el('span', { class: 'worker', text: 'worker ' + lane.worker }) : el('span', { class: 'worker', text: 'controller' })]);
+      var label = el('div', { class: 'lane-label', title: lane.node + (lane.worker ? ' @ ' + lane.worker : '') }, [el('span', { class: 'node-name', text: lane.node || '(trace)' }), lane.worker ? el('span', { class: 'worker', text: 'on ' + lane.worker }) : el('span', { class: 'worker', text: 'controller' })]);
       var track = el('div', { class: 'track', 'data-lane': lane.node });
       tracks[lane.id] = track;
       g.appendChild(el('div', { class: 'gantt-row' }, [label, track]));
