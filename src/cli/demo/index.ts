@@ -35,7 +35,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
   }
 
   print('\n3. The same kind of flow across two worker processes (SQLite queue, no broker):');
-  await runWorkersDemo(path.dirname(storePath), storePath, print);
+  await runWorkersDemo(path.dirname(storePath), storePath, store, print);
 
   print('\n4. A remote agent as a node (A2A over HTTP on 127.0.0.1, a second process):');
   await runRemoteDemo(path.dirname(storePath), store, print);

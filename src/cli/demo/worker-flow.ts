@@ -3,8 +3,10 @@
  * is loaded by the demo (the controller) and by `penguiflow worker`.
  */
 import { createFlow, node, sleep, type Message } from '../../index.js';
+import type { StateStore } from '../../protocols/state-store.js';
 
-export default () => {
+/** `stateStore`: where the controller records its side of each trace (workers record theirs). */
+export default (stateStore?: StateStore) => {
   const intake = node('intake', (m: Message<{ image: number }>) => m.payload);
   const resize = node(
     'resize',
@@ -14,5 +16,5 @@ export default () => {
     },
     { placement: 'distributed' },
   );
-  return createFlow(intake.to(resize), { name: 'demo-workers' });
+  return createFlow(intake.to(resize), { name: 'demo-workers', stateStore });
 };

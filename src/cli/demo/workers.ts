@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { openMessageBus } from '../../adapters/bus-url.js';
 import { message } from '../../index.js';
 import makeFlow from './worker-flow.js';
+import type { StateStore } from '../../protocols/state-store.js';
 
 /** Starts `penguiflow worker` the way this process was started (node + bin, with tsx when running from source). */
 function startWorker(args: string[]): { child: ChildProcess; ready: Promise<void> } {
@@ -26,7 +27,7 @@ function startWorker(args: string[]): { child: ChildProcess; ready: Promise<void
  * Two worker processes share a SQLite queue (no broker) and the SQLite
  * history; the demo sends them 20 images and shows who did what.
  */
-export async function runWorkersDemo(dir: string, storePath: string, print: (line: string) => void): Promise<void> {
+export async function runWorkersDemo(dir: string, storePath: string, store: StateStore, print: (line: string) => void): Promise<void> {
   const queuePath = path.join(dir, 'queue.db');
   await rm(queuePath, { force: true });
   const here = fileURLToPath(import.meta.url);
@@ -36,7 +37,7 @@ export async function runWorkersDemo(dir: string, storePath: string, print: (lin
   try {
     await Promise.all(workers.map((w) => w.ready));
     const bus = await openMessageBus(`sqlite:${queuePath}`);
-    const flow = makeFlow();
+    const flow = makeFlow(store);
     flow.run({ distributed: { bus } });
     await flow.ready();
     const t0 = Date.now();
