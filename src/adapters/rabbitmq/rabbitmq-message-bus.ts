@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import amqp, { type Channel, type ChannelModel, type GetMessage } from 'amqplib';
-import { BusUnavailableError } from '../../errors/index.js';
+import { InvalidOptionsError, BusUnavailableError } from '../../errors/index.js';
 import type {
   BusEnvelope,
   ConsumableBus,
@@ -34,6 +34,13 @@ export interface RabbitMessageBusOptions {
   serializer?: Serializer;
   /** Group queues as `quorum` (default; replicated, broker delivery count) or `classic`. */
   queueType?: 'quorum' | 'classic';
+  /**
+   * Priority queues: envelopes carry `message.headers.priority` to the broker
+   * (higher is delivered first). Broker priority = priority + ⌊max/2⌋, clamped to
+   * 0…max, so normal (0) sits in the middle and negative priorities below it.
+   * Needs classic queues on RabbitMQ 3.x (quorum queues have no priorities there).
+   */
+  maxPriority?: number;
   /** Bound on connecting (ms). Default 5,000. */
   connectTimeoutMs?: number;
   /** Bound on each publish, including waiting for a lost connection to come back (ms). Default 10,000. */
@@ -58,6 +65,7 @@ export class RabbitMessageBus implements ConsumableBus {
   private readonly inflight = new Set<Promise<void>>();
   private readonly declared = { exchanges: new Set<string>(), queues: new Set<string>() };
   private closed = false;
+  private readonly maxPriority: number | undefined;
 
   /** @internal Use {@link createRabbitMessageBus}. */
   constructor(
@@ -67,10 +75,17 @@ export class RabbitMessageBus implements ConsumableBus {
     options: RabbitMessageBusOptions,
   ) {
     this.prefix = options.prefix ?? 'pf';
+    if (options.maxPriority !== undefined) {
+      if (!Number.isInteger(options.maxPriority) || options.maxPriority < 1 || options.maxPriority > 255) {
+        throw new InvalidOptionsError('maxPriority must be an integer from 1 to 255');
+      }
+      if (options.queueType === 'quorum') throw new InvalidOptionsError('maxPriority needs queueType classic (quorum queues have no priorities)');
+    }
+    this.maxPriority = options.maxPriority;
     this.internals = {
       conn,
       serializer: options.serializer ?? jsonSerializer,
-      quorum: (options.queueType ?? 'quorum') === 'quorum',
+      quorum: options.maxPriority === undefined && (options.queueType ?? 'quorum') === 'quorum',
       names: (topic) => rabbitNames(this.prefix, topic),
       assertGroup: (channel, topic, group) => this.assertGroup(channel, topic, group),
       assertEphemeral: (channel, topic) => this.assertEphemeral(channel, topic),
@@ -102,6 +117,7 @@ export class RabbitMessageBus implements ConsumableBus {
       durable: true,
       arguments: {
         'x-queue-type': this.internals.quorum ? 'quorum' : 'classic',
+        ...(this.maxPriority === undefined ? {} : { 'x-max-priority': this.maxPriority }),
         'x-dead-letter-exchange': '',
         'x-dead-letter-routing-key': n.deadLetterQueue,
       },
@@ -164,7 +180,7 @@ export class RabbitMessageBus implements ConsumableBus {
 
   async publish(envelope: BusEnvelope): Promise<void> {
     const bytes = this.internals.serializer.encode(envelope);
-    await this.send(envelope.topic, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), envelope.id);
+    await this.send(envelope.topic, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), envelope.id, this.brokerPriority(envelope));
   }
 
   /** Publishes raw bytes to a topic as a foreign producer would (tests of undecodable input). */
@@ -172,7 +188,14 @@ export class RabbitMessageBus implements ConsumableBus {
     await this.send(topic, Buffer.from(bytes), undefined);
   }
 
-  private async send(topic: string, content: Buffer, messageId: string | undefined): Promise<void> {
+  private brokerPriority(envelope: BusEnvelope): number | undefined {
+    const max = this.maxPriority;
+    if (max === undefined) return undefined;
+    const p = Math.round(envelope.message?.headers?.priority ?? 0) + Math.floor(max / 2);
+    return Math.min(max, Math.max(0, p));
+  }
+
+  private async send(topic: string, content: Buffer, messageId: string | undefined, priority?: number): Promise<void> {
     if (this.closed) throw new BusUnavailableError('The RabbitMQ bus is closed');
     const p = (async () => {
       await this.ensureExchange(topic);
@@ -180,6 +203,7 @@ export class RabbitMessageBus implements ConsumableBus {
         persistent: true,
         contentType: this.internals.serializer.contentType,
         ...(messageId === undefined ? {} : { messageId }),
+        ...(priority === undefined ? {} : { priority }),
       });
     })();
     this.inflight.add(p);
