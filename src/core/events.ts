@@ -28,6 +28,15 @@ export const FLOW_EVENT_TYPES = [
   'bus_redelivery',
   'bus_dead_letter',
   'load_shed',
+  'remote_instance_up',
+  'remote_instance_down',
+  'breaker_open',
+  'breaker_half_open',
+  'breaker_closed',
+  'failover',
+  'fallback_used',
+  'retry_budget_exhausted',
+  'registry_entry_invalid',
 ] as const;
 
 export type FlowEventType = (typeof FLOW_EVENT_TYPES)[number];

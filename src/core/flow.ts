@@ -21,7 +21,7 @@ import { EventRecorder, type RecorderOptions, type RecorderStats } from './recor
 import { NodeRunner } from './runner.js';
 import type { EventFields, RunnerHost } from './runner-host.js';
 import { TraceState } from './trace.js';
-import { RemoteEdges, type ControllerHost, type DistributedOptions } from './remote-edges.js';
+import { RemoteEdges, traceparentOf, type ControllerHost, type DistributedOptions } from './remote-edges.js';
 
 export interface FlowOptions {
   /** Names the flow in events, metrics and bus topics. Default "flow". */
@@ -332,7 +332,7 @@ export class Flow implements RunnerHost, ControllerHost {
     const bus = this.bus!;
     this.busInflight++;
     bus
-      .publish({ id: msg.id, topic: `${this.name}.${target}`, key: msg.traceId, source, target, message: msg })
+      .publish({ id: msg.id, topic: `${this.name}.${target}`, key: msg.traceId, source, target, message: msg, ...traceparentOf(msg) })
       .catch((error: unknown) => this.onBusError(error, msg))
       .finally(() => {
         this.busInflight--;

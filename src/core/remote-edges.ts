@@ -25,6 +25,12 @@ export interface DistributedOptions {
   maxDepth?: number | Record<string, number>;
 }
 
+/** The W3C trace context a message carries in `meta.traceparent` (set by tracing middleware or the caller), as an envelope field. */
+export function traceparentOf(msg: Message): { traceparent?: string } {
+  const value = msg.meta.traceparent;
+  return typeof value === 'string' ? { traceparent: value } : {};
+}
+
 /** What the controller side needs from its flow. */
 export interface ControllerHost {
   readonly name: string;
@@ -136,6 +142,7 @@ export class RemoteEdges {
       target,
       message: msg,
       attributes: { replyTo: this.controllerId, round: String(trace.round) },
+      ...traceparentOf(msg),
     });
   }
 

@@ -9,6 +9,7 @@ import { EventRecorder, type RecorderOptions } from '../core/recorder.js';
 import type { EventFields, RunnerHost } from '../core/runner-host.js';
 import { NodeRunner } from '../core/runner.js';
 import { TraceState } from '../core/trace.js';
+import { traceparentOf } from '../core/remote-edges.js';
 import {
   controlTopic,
   replyTopic,
@@ -262,6 +263,7 @@ export class Worker implements RunnerHost {
           target,
           message,
           attributes: { replyTo, round: String(round) },
+          ...traceparentOf(message),
         }),
       ),
     );

@@ -230,3 +230,23 @@ describe('distributed nodes on workers (in-memory bus)', () => {
     expect(() => flow.run()).toThrow(/distributed/);
   });
 });
+
+describe('trace context on the bus', () => {
+  it('a W3C traceparent in meta travels as the envelope traceparent on every distributed hop', async () => {
+    const bus = new InMemoryMessageBus();
+    const make = () => {
+      const a = node('a', (m: Message<number>) => m.payload + 1, { placement: 'distributed' });
+      const b = node('b', (m: Message<number>) => m.payload * 2, { placement: 'distributed' });
+      return createFlow(a.to(b), { name: 'tp' });
+    };
+    const w = await runWorker({ flow: make(), bus, workerId: 'w' });
+    cleanups.push(() => w.stop());
+    const flow = await controller(make(), bus);
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const out = await flow.call(message(1, { tenant: 't', meta: { traceparent } }));
+    expect(out.payload).toBe(4);
+    const hops = bus.published.filter((e) => e.topic === 'tp.a' || e.topic === 'tp.b');
+    expect(hops.map((e) => e.topic)).toEqual(['tp.a', 'tp.b']);
+    expect(hops.every((e) => e.traceparent === traceparent)).toBe(true);
+  });
+});
