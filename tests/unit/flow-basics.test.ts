@@ -1,24 +1,16 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { startedFlows } from '../helpers/flows.js';
 import {
   createFlow,
   isPenguiflowError,
   message,
   node,
   sleep,
-  type Flow,
   type FlowEvent,
   type Message,
 } from '../../src/index.js';
 
-const flows: Flow[] = [];
-function started(flow: Flow): Flow {
-  flows.push(flow);
-  flow.run();
-  return flow;
-}
-afterEach(async () => {
-  await Promise.all(flows.splice(0).map((f) => f.stop({ timeoutMs: 1_000 })));
-});
+const started = startedFlows();
 
 describe('round trips', () => {
   it('a pass-through node returns what was emitted, with tenant, trace and meta kept', async () => {

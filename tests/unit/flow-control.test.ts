@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { startedFlows } from '../helpers/flows.js';
 import { z } from 'zod';
 import {
   callSubflow,
@@ -11,21 +12,12 @@ import {
   router,
   sleep,
   unionRouter,
-  type Flow,
   type FlowEvent,
   type FlowOutput,
   type Message,
 } from '../../src/index.js';
 
-const flows: Flow[] = [];
-function started(flow: Flow): Flow {
-  flows.push(flow);
-  flow.run();
-  return flow;
-}
-afterEach(async () => {
-  await Promise.all(flows.splice(0).map((f) => f.stop({ timeoutMs: 1_000 })));
-});
+const started = startedFlows();
 
 describe('building flows', () => {
   it('rejects cycles unless allowed, and self-loops unless declared', () => {
