@@ -82,6 +82,37 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     store: counter('store_errors_total', 'State store write failures', ['flow']),
     bus: counter('bus_errors_total', 'Bus publish failures', ['flow']),
   };
+  const breakerStates = new Map<string, { labels: Record<string, string>; state: string }>();
+  const resilience = {
+    transitions: counter('breaker_transitions_total', 'Circuit breaker state changes of remote instances, by new state', ['flow', 'node', 'state']),
+    instances: counter('remote_instance_changes_total', 'Remote instances that came up or went down (heartbeats, probes)', ['flow', 'node', 'status']),
+    failovers: counter('failovers_total', 'Remote calls moved to another instance', ['flow', 'node']),
+    fallbacks: counter('fallbacks_total', 'Remote calls answered by a fallback', ['flow', 'node']),
+    budget: counter('retry_budget_exhausted_total', 'Retries refused because the retry budget was spent', ['flow', 'node']),
+    invalid: counter('registry_entries_invalid_total', 'Agent registry entries rejected as invalid', ['flow']),
+    breaker(e: FlowEvent, state: string) {
+      this.transitions.inc(nodeLabels(e, { state }));
+      const instance = typeof e.extra?.instanceId === 'string' ? e.extra.instanceId : typeof e.extra?.url === 'string' ? e.extra.url : '';
+      breakerStates.set(`${e.flow}\u0000${e.node ?? ''}\u0000${instance}`, { labels: nodeLabels(e), state });
+    },
+  };
+  new Gauge({
+    name: p + 'breakers',
+    help: 'Remote instances per circuit breaker state (closed, half_open, open), from the last transition seen',
+    labelNames: t(['flow', 'node', 'state']),
+    registers,
+    collect() {
+      this.reset();
+      const counts = new Map<string, { labels: Record<string, string>; n: number }>();
+      for (const { labels: l, state } of breakerStates.values()) {
+        const key = JSON.stringify([l, state]);
+        const c = counts.get(key) ?? { labels: { ...l, state }, n: 0 };
+        c.n++;
+        counts.set(key, c);
+      }
+      for (const c of counts.values()) this.set(c.labels, c.n);
+    },
+  });
   const remoteLatency = new Histogram({ name: p + 'remote_call_latency_seconds', help: 'Remote call latency, by outcome (success, error)', labelNames: t(['flow', 'node', 'status']), buckets, registers });
   const queueDepth = new Gauge({ name: p + 'queue_depth', help: "Messages waiting on a node's input edge (last value reported by an event)", labelNames: t(['flow', 'node']), registers });
   const traces = new InFlightTraces(options.traceIdleMs ?? 600_000);
@@ -119,7 +150,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const middleware: FlowMiddleware = (e) => {
     traces.observe(e);
     if (e.queueDepthIn !== undefined && e.node !== undefined) queueDepth.set(nodeLabels(e), e.queueDepthIn);
-    switch (e.type) {
+    // A plain string: event types added by other layers fall through instead of breaking this switch.
+    const type: string = e.type;
+    switch (type) {
       case 'node_start': {
         seriesOf(e).running++;
         return;
@@ -179,11 +212,23 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         return void errors.store.inc(labels(e));
       case 'bus_error':
         return void errors.bus.inc(labels(e));
-      case 'trace_cancel_drop':
-      case 'remote_call_start':
-      case 'remote_stream_event':
-      case 'worker_start':
-      case 'worker_stop':
+      case 'breaker_open':
+      case 'breaker_half_open':
+      case 'breaker_closed':
+        return resilience.breaker(e, type.slice('breaker_'.length));
+      case 'remote_instance_up':
+        return void resilience.instances.inc(nodeLabels(e, { status: 'up' }));
+      case 'remote_instance_down':
+        return void resilience.instances.inc(nodeLabels(e, { status: 'down' }));
+      case 'failover':
+        return void resilience.failovers.inc(nodeLabels(e));
+      case 'fallback_used':
+        return void resilience.fallbacks.inc(nodeLabels(e));
+      case 'retry_budget_exhausted':
+        return void resilience.budget.inc(nodeLabels(e));
+      case 'registry_entry_invalid':
+        return void resilience.invalid.inc(labels(e));
+      default:
         return;
     }
   };

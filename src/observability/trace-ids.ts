@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomFillSync } from 'node:crypto';
 
 /*
  * Deterministic OpenTelemetry ids for a penguiflow trace. Every process that
@@ -44,6 +44,19 @@ export function parseTraceparent(header: string | undefined): { traceId: string;
 
 let pinned: { traceId?: string; spanId: string } | undefined;
 
+// Random ids from a pooled buffer: one randomFillSync per 4 KiB instead of one per span.
+const pool = Buffer.alloc(4096);
+let poolAt = pool.length;
+function randomHex(bytes: number): string {
+  if (poolAt + bytes > pool.length) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  const hex = pool.toString('hex', poolAt, poolAt + bytes);
+  poolAt += bytes;
+  return /^0+$/.test(hex) ? randomHex(bytes) : hex;
+}
+
 /** @internal Runs `fn` (one synchronous `startSpan`) with the next generated ids pinned. */
 export function withPinnedIds<T>(ids: { traceId?: string; spanId: string }, fn: () => T): T {
   pinned = ids;
@@ -66,14 +79,14 @@ export function withPinnedIds<T>(ids: { traceId?: string; spanId: string }, fn: 
 export class PenguiflowIdGenerator {
   generateTraceId(): string {
     if (pinned?.traceId !== undefined) return pinned.traceId;
-    return randomBytes(16).toString('hex');
+    return randomHex(16);
   }
   generateSpanId(): string {
     if (pinned !== undefined) {
       const id = pinned.spanId;
-      pinned = { ...(pinned.traceId !== undefined ? { traceId: pinned.traceId } : {}), spanId: randomBytes(8).toString('hex') };
+      pinned = { ...(pinned.traceId !== undefined ? { traceId: pinned.traceId } : {}), spanId: randomHex(8) };
       return id;
     }
-    return randomBytes(8).toString('hex');
+    return randomHex(8);
   }
 }

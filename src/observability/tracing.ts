@@ -195,7 +195,9 @@ export function createTracing(options: TracingOptions = {}): Tracing {
   const middleware: FlowMiddleware = (e) => {
     if (e.traceId === '' || (ratio < 1 && sampleKey(e.traceId) >= ratio)) return;
     ensureRoot(e);
-    switch (e.type) {
+    // A plain string: event types added by other layers fall through instead of breaking this switch.
+    const type: string = e.type;
+    switch (type) {
       case 'node_start': {
         const attrs = common(e);
         const rk = `${e.traceId}|${e.node ?? ''}|${e.messageId ?? ''}`;
@@ -259,12 +261,12 @@ export function createTracing(options: TracingOptions = {}): Tracing {
         return endRemote(e, 'cancelled');
       case 'remote_stream_event':
       case 'remote_cancel_error':
-        remotes.get(`${attemptKey(e)}|remote`)?.addEvent(e.type, {}, e.ts);
+        remotes.get(`${attemptKey(e)}|remote`)?.addEvent(type, {}, e.ts);
         return;
       case 'trace_cancel_start':
       case 'trace_cancel_drop':
       case 'trace_cancel_finish':
-        roots.get(e.traceId)?.addEvent(e.type, typeof e.extra?.dropped === 'number' ? { 'penguiflow.dropped': e.extra.dropped } : {}, e.ts);
+        roots.get(e.traceId)?.addEvent(type, typeof e.extra?.dropped === 'number' ? { 'penguiflow.dropped': e.extra.dropped } : {}, e.ts);
         return;
       case 'trace_complete': {
         const root = roots.get(e.traceId);
@@ -276,12 +278,17 @@ export function createTracing(options: TracingOptions = {}): Tracing {
         root.end(e.ts);
         return;
       }
-      case 'store_error':
-      case 'bus_error':
-      case 'worker_start':
-      case 'worker_stop':
-      case 'bus_redelivery':
-      case 'bus_dead_letter':
+      case 'breaker_open':
+      case 'failover':
+      case 'fallback_used':
+      case 'retry_budget_exhausted': {
+        const attrs: Record<string, string> = { 'penguiflow.node': e.node ?? '' };
+        if (typeof e.extra?.reason === 'string') attrs['penguiflow.reason'] = e.extra.reason;
+        if (typeof e.extra?.target === 'string') attrs['penguiflow.remote.target'] = e.extra.target;
+        roots.get(e.traceId)?.addEvent(type, attrs, e.ts);
+        return;
+      }
+      default:
         return;
     }
   };

@@ -40,7 +40,7 @@ export interface TimelineBar {
   chunks: number;
 }
 
-export type MarkerKind = 'retry' | 'chunk' | 'cancel_start' | 'cancel_finish' | 'deadline_skip' | 'load_shed' | 'failed' | 'cancelled' | 'complete';
+export type MarkerKind = 'retry' | 'chunk' | 'cancel_start' | 'cancel_finish' | 'deadline_skip' | 'load_shed' | 'failed' | 'cancelled' | 'complete' | 'resilience';
 
 /** A point in time: on a lane, or across the whole trace when `lane` is absent. */
 export interface TimelineMarker {
@@ -125,7 +125,9 @@ export function buildTimeline(traceId: string, events: readonly StoredEvent[]): 
       status = s.status;
       rank = s.rank;
     }
-    switch (e.type) {
+    // A plain string: event types added by other layers fall through instead of breaking this switch.
+    const type: string = e.type;
+    switch (type) {
       case 'node_start': {
         const bar: TimelineBar = { id: e.id, lane: laneOf(e), kind: 'attempt', start: e.ts, outcome: 'running', attempt: e.attempt ?? 0, retry: (e.attempt ?? 0) > 0, chunks: 0 };
         if (e.messageId !== undefined) bar.messageId = e.messageId;
@@ -194,15 +196,13 @@ export function buildTimeline(traceId: string, events: readonly StoredEvent[]): 
       case 'trace_complete':
         markers.push({ kind: 'complete', ts: e.ts, detail: String(e.extra?.status ?? 'succeeded') });
         break;
-      case 'trace_cancel_drop':
-      case 'remote_stream_event':
-      case 'remote_cancel_error':
-      case 'store_error':
-      case 'bus_error':
-      case 'worker_start':
-      case 'worker_stop':
-      case 'bus_redelivery':
-      case 'bus_dead_letter':
+      case 'failover':
+      case 'fallback_used':
+      case 'retry_budget_exhausted':
+      case 'breaker_open':
+        markers.push({ kind: 'resilience', ts: e.ts, ...(e.node !== undefined ? { lane: laneOf(e), node: e.node } : {}), detail: `${type.replace(/_/g, ' ')}${typeof e.extra?.reason === 'string' ? `: ${e.extra.reason}` : ''}` });
+        break;
+      default:
         break;
     }
   }

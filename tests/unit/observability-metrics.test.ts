@@ -96,6 +96,15 @@ describe('createMetrics', () => {
       ev('bus_dead_letter'),
       ev('load_shed', { extra: { depth: 42, priority: 0 } }),
       ev('deadline_skip'),
+      // resilience events from the balanced transport (typed loosely: they may be newer than this file)
+      ev('breaker_open' as string as FlowEvent['type'], { extra: { instanceId: 'i1', target: 'agent://x' } }),
+      ev('breaker_open' as string as FlowEvent['type'], { extra: { instanceId: 'i2' } }),
+      ev('breaker_half_open' as string as FlowEvent['type'], { extra: { instanceId: 'i1' } }),
+      ev('failover' as string as FlowEvent['type']),
+      ev('fallback_used' as string as FlowEvent['type']),
+      ev('retry_budget_exhausted' as string as FlowEvent['type']),
+      ev('remote_instance_down' as string as FlowEvent['type']),
+      ev('some_future_event' as string as FlowEvent['type']),
     ]) await metrics.middleware(e);
     const s = parsePrometheusText(await metrics.text());
     expect(sumSamples(s, 'penguiflow_remote_calls_total', { status: 'success' })).toBe(1);
@@ -109,6 +118,13 @@ describe('createMetrics', () => {
     expect(sumSamples(s, 'penguiflow_load_shed_total')).toBe(1);
     expect(sumSamples(s, 'penguiflow_queue_depth', { node: 'agent' })).toBe(42);
     expect(sumSamples(s, 'penguiflow_deadline_skips_total')).toBe(1);
+    expect(sumSamples(s, 'penguiflow_breakers', { state: 'open' })).toBe(1);
+    expect(sumSamples(s, 'penguiflow_breakers', { state: 'half_open' })).toBe(1);
+    expect(sumSamples(s, 'penguiflow_breaker_transitions_total')).toBe(3);
+    expect(sumSamples(s, 'penguiflow_failovers_total')).toBe(1);
+    expect(sumSamples(s, 'penguiflow_fallbacks_total')).toBe(1);
+    expect(sumSamples(s, 'penguiflow_retry_budget_exhausted_total')).toBe(1);
+    expect(sumSamples(s, 'penguiflow_remote_instance_changes_total', { status: 'down' })).toBe(1);
   });
 
   it('serves /healthz always and /readyz from the readiness callback (503 on false, throw or timeout)', async () => {

@@ -42,7 +42,7 @@ tbody tr { cursor:pointer; } tbody tr:hover { background:#eef3fb; } tbody tr.sel
 .bar.selected { box-shadow:0 0 0 2px var(--fg); }
 .marker { position:absolute; top:2px; transform:translateX(-50%); font-size:13px; line-height:13px; cursor:pointer; user-select:none; }
 .marker.retry { color:var(--timeout); font-weight:700; font-size:16px; top:-2px; } .marker.chunk { top:24px; font-size:8px; color:var(--run); } .marker.failed { color:var(--err); }
-.marker.deadline_skip, .marker.load_shed { color:var(--deadline); } .marker.cancelled { color:var(--cancel); }
+.marker.deadline_skip, .marker.load_shed { color:var(--deadline); } .marker.resilience { color:var(--remote); font-weight:700; } .marker.cancelled { color:var(--cancel); }
 .vline { position:absolute; top:0; bottom:0; width:0; border-left:2px solid var(--cancel); pointer-events:none; }
 .vline.complete { border-left:1px dashed var(--muted); }
 .vline-label.flip { transform:translateX(-100%); padding:0 4px 0 0; }

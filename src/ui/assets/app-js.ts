@@ -92,7 +92,7 @@ export const APP_JS = `'use strict';
     var legend = $('#legend');
     clear(legend);
     COLORS.forEach(function (c) { legend.appendChild(el('span', {}, [el('i', { style: { background: c[1] } }), c[0]])); });
-    legend.appendChild(el('span', { text: '↻ retry · ✕ cancel · • stream chunk · ⊘ deadline skip · ▼ load shed · ! failed' }));
+    legend.appendChild(el('span', { text: '↻ retry · ✕ cancel · • stream chunk · ⊘ deadline skip · ▼ load shed · ⇄ failover/fallback · ! failed' }));
 
     var now = Date.now();
     var t0 = m.startTs;
@@ -125,7 +125,7 @@ export const APP_JS = `'use strict';
       var label = b.kind === 'remote' || widthPct < 6 ? '' : (b.retry ? '↻ ' : '') + 'attempt ' + (b.attempt + 1) + (b.chunks ? ' · ' + b.chunks + ' chunks' : '');
       track.appendChild(el('div', { class: cls, 'data-outcome': b.outcome, 'data-attempt': String(b.attempt), 'data-kind': b.kind, style: { left: pct(b.start) + '%', width: widthPct + '%' }, title: b.outcome, text: label, onclick: function () { state.pick = b.id; inspectBar(b); renderDetail(); } }));
     });
-    var SYMBOL = { retry: '↻', chunk: '•', failed: '!', deadline_skip: '⊘', load_shed: '▼', cancelled: '✕' };
+    var SYMBOL = { retry: '↻', chunk: '•', failed: '!', deadline_skip: '⊘', load_shed: '▼', cancelled: '✕', resilience: '⇄' };
     var overlay = el('div', { class: 'overlay' });
     m.markers.forEach(function (mk) {
       if (mk.lane != null && tracks[mk.lane] && SYMBOL[mk.kind]) {
