@@ -28,7 +28,7 @@ export class InFlightTraces {
     }
     let t = this.traces.get(e.traceId);
     if (t === undefined) {
-      t = { key: JSON.stringify([e.flow, e.tenant]), running: 0, origin: false, lastTs: e.ts };
+      t = { key: `${e.flow}\u0000${e.tenant}`, running: 0, origin: false, lastTs: e.ts };
       this.traces.set(e.traceId, t);
     }
     t.lastTs = e.ts;
@@ -40,7 +40,7 @@ export class InFlightTraces {
     if (!t.origin && t.running === 0) this.traces.delete(e.traceId);
   }
 
-  /** Traces in flight per `[flow, tenant]` key, dropping idle ones. */
+  /** Traces in flight per `flow\0tenant` key, dropping idle ones. */
   counts(now: number): Map<string, number> {
     const out = new Map<string, number>();
     for (const [id, t] of this.traces) {

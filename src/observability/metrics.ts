@@ -72,7 +72,25 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const trace = {
     cancelStart: counter('trace_cancel_start_total', 'Trace cancels started', ['flow']),
     cancelFinish: counter('trace_cancel_finish_total', 'Trace cancels finished (no work left)', ['flow']),
-    complete: counter('traces_completed_total', 'Trace rounds that ended, by status', ['flow', 'status']),
+  };
+  // one per message: kept as numbers, read at scrape time (see NodeSeriesTable)
+  const completed = new Map<string, { labels: Record<string, string>; n: number }>();
+  new Counter({
+    name: p + 'traces_completed_total',
+    help: 'Trace rounds that ended, by status',
+    labelNames: t(['flow', 'status']),
+    registers,
+    collect() {
+      this.reset();
+      for (const c of completed.values()) this.inc(c.labels, c.n);
+    },
+  });
+  const complete = (e: FlowEvent) => {
+    const status = String(e.extra?.status ?? 'succeeded');
+    const key = withTenant ? `${e.flow}\u0000${status}\u0000${e.tenant}` : `${e.flow}\u0000${status}`;
+    const c = completed.get(key);
+    if (c) c.n++;
+    else completed.set(key, { labels: labels(e, { status }), n: 1 });
   };
   const remote = {
     calls: counter('remote_calls_total', 'Remote agent calls that ended, by status (success, error, cancelled)', ['flow', 'node', 'status']),
@@ -124,7 +142,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     collect() {
       this.reset();
       for (const [key, n] of traces.counts(Date.now())) {
-        const [flow, tenant] = JSON.parse(key) as [string, string];
+        const [flow = '', tenant = ''] = key.split('\u0000');
         this.set(withTenant ? { flow, tenant } : { flow }, n);
       }
     },
@@ -193,7 +211,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       case 'trace_cancel_finish':
         return void trace.cancelFinish.inc(labels(e));
       case 'trace_complete':
-        return void trace.complete.inc(labels(e, { status: String(e.extra?.status ?? 'succeeded') }));
+        return complete(e);
       case 'remote_call_success':
         remote.calls.inc(nodeLabels(e, { status: 'success' }));
         if (e.latencyMs !== undefined) remoteLatency.observe(nodeLabels(e, { status: 'success' }), e.latencyMs / 1000);
