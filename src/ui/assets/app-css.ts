@@ -20,6 +20,8 @@ tbody tr { cursor:pointer; } tbody tr:hover { background:#eef3fb; } tbody tr.sel
 .badge.succeeded { background:var(--ok); } .badge.failed { background:var(--err); } .badge.cancelled { background:var(--cancel); } .badge.running { background:var(--run); }
 .note { color:var(--muted); padding:8px 12px; }
 #detail-pane { padding:12px 16px; overflow:auto; }
+#detail-empty { padding:24px; }
+[hidden] { display:none !important; }
 #trace-head { display:flex; flex-wrap:wrap; gap:14px; align-items:baseline; margin-bottom:8px; }
 #trace-head h2 { font-size:15px; margin:0; }
 .live { color:var(--run); font-weight:600; } .live::before { content:"● "; animation:blink 1s infinite; }

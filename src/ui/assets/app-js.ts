@@ -69,6 +69,7 @@ export const APP_JS = `'use strict';
     Array.prototype.forEach.call(document.querySelectorAll('#traces tbody tr'), function (tr) { tr.classList.toggle('selected', tr.getAttribute('data-trace') === traceId); });
     if (state.source) state.source.close();
     $('#detail-pane').hidden = false;
+    $('#detail-empty').hidden = true;
     var src = new EventSource('/api/traces/' + encodeURIComponent(traceId) + '/stream' + qs({ tenant: tenant || '' }));
     state.source = src;
     state.live = true;

@@ -28,6 +28,7 @@ export const INDEX_HTML = `<!doctype html>
     <table id="traces"><thead><tr><th>trace</th><th>tenant</th><th>status</th><th>started</th><th>duration</th><th>events</th><th>nodes</th></tr></thead><tbody></tbody></table>
     <p id="list-note" class="note"></p>
   </section>
+  <p id="detail-empty" class="note">Select a trace to see its timeline: a lane per node and worker, a bar per attempt, retries, chunks, remote calls and cancels.</p>
   <section id="detail-pane" hidden>
     <div id="trace-head"></div>
     <div id="legend"></div>
