@@ -1,8 +1,6 @@
 import {
   FlowStateError,
   InvalidOptionsError,
-  NoResultError,
-  PenguiflowError,
   QueueFullError,
   TraceCancelledError,
   UnknownNodeError,
@@ -10,14 +8,16 @@ import {
 } from '../errors/index.js';
 import type { MessageBus } from '../protocols/message-bus.js';
 import type { StateStore, StoredEvent } from '../protocols/state-store.js';
-import type { FlowEvent, FlowEventType, FlowMiddleware } from './events.js';
+import type { FlowEventType, FlowMiddleware } from './events.js';
 import { buildGraph, type FlowGraph } from './graph.js';
 import { nextId } from './ids.js';
-import { FetchReader, Mailbox, type FlowOutput, type MailboxEntry, type Reader } from './mailbox.js';
+import { Mailbox, type FlowOutput } from './mailbox.js';
+import { readOutputs, readResult } from './mailbox-readers.js';
 import { assertValidMessage, type Message } from './message.js';
 import type { EdgeSpec, Node } from './node.js';
 import { BoundedQueue, CLOSED } from './queue.js';
-import { EventRecorder, type RecorderOptions, type RecorderStats } from './recorder.js';
+import type { EventRecorder, RecorderOptions, RecorderStats } from './recorder.js';
+import { EventHub } from './event-hub.js';
 import { NodeRunner } from './runner.js';
 import type { EventFields, RunnerHost } from './runner-host.js';
 import { TraceState } from './trace.js';
@@ -85,7 +85,7 @@ export class Flow implements RunnerHost, ControllerHost {
   /** One mailbox per trace id with outputs, readers or running work; `active` holds the live trace. */
   private readonly mailboxes = new Map<string, Mailbox>();
   private activeTraces = 0;
-  private readonly middlewares: FlowMiddleware[];
+  private readonly events: EventHub;
   private readonly recorder: EventRecorder | undefined;
   private readonly bus: MessageBus | undefined;
   private readonly maxRetainedTraces: number;
@@ -94,13 +94,11 @@ export class Flow implements RunnerHost, ControllerHost {
   private drainWaiters: (() => void)[] = [];
   private busInflight = 0;
   private busWaiters: (() => void)[] = [];
-  private lastDurable: Promise<void> | undefined;
   /** Nodes that run on workers, not in this process. */
   readonly distributedNodes: ReadonlySet<string>;
   private distributedOptions: DistributedOptions | undefined;
   private remote: RemoteEdges | undefined;
   private starting: Promise<void> | undefined;
-  private counters = { storeErrors: 0, busErrors: 0, middlewareErrors: 0 };
 
   constructor(specs: readonly (EdgeSpec | Node)[], options: FlowOptions = {}) {
     const queueSize = options.queueSize ?? 64;
@@ -109,14 +107,10 @@ export class Flow implements RunnerHost, ControllerHost {
     this.graph = buildGraph(specs, options.allowCycles ?? false);
     this.stateStore = options.stateStore;
     this.bus = options.bus;
-    this.middlewares = [...(options.middlewares ?? [])];
+    this.events = new EventHub(this.name, [...(options.middlewares ?? [])], options.stateStore, options.recorder);
+    this.recorder = this.events.recorder;
     this.maxRetainedTraces = options.maxRetainedTraces ?? 10_000;
-    if (options.stateStore) {
-      this.recorder = new EventRecorder(options.stateStore, options.recorder ?? {}, (error, lost) =>
-        this.onStoreError(error, lost),
-      );
-    }
-    this.listening = this.middlewares.length > 0 || this.recorder !== undefined;
+    this.listening = this.events.listening;
     const distributed = new Set<string>();
     for (const [name, n] of this.graph.nodes) {
       const placement = options.placement?.[name] ?? n.policy.placement ?? 'local';
@@ -333,7 +327,7 @@ export class Flow implements RunnerHost, ControllerHost {
     this.busInflight++;
     bus
       .publish({ id: msg.id, topic: `${this.name}.${target}`, key: msg.traceId, source, target, message: msg, ...traceparentOf(msg) })
-      .catch((error: unknown) => this.onBusError(error, msg))
+      .catch((error: unknown) => this.events.busError(error, msg))
       .finally(() => {
         this.busInflight--;
         if (this.busInflight < MAX_BUS_INFLIGHT) this.busWaiters.shift()?.();
@@ -354,34 +348,7 @@ export class Flow implements RunnerHost, ControllerHost {
    * trace ran out of work without a result. Stream chunks are skipped (see {@link outputs}).
    */
   fetch(options: FetchOptions): Promise<Message> {
-    const { traceId, signal, timeoutMs } = options;
-    const mailbox = this.mailboxFor(traceId);
-    if (signal === undefined && timeoutMs === undefined) {
-      return new Promise<Message>((resolve, reject) => mailbox.read(new FetchReader(resolve, reject)));
-    }
-    return new Promise<Message>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const done = () => {
-        if (timer !== undefined) clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const reader = new FetchReader(resolve, reject, done);
-      const giveUp = (error: unknown) => {
-        mailbox.forget(reader);
-        done();
-        reject(error);
-      };
-      const onAbort = () => giveUp(signal?.reason ?? new TraceCancelledError('fetch aborted'));
-      if (signal?.aborted) return onAbort();
-      signal?.addEventListener('abort', onAbort, { once: true });
-      if (timeoutMs !== undefined) {
-        timer = setTimeout(
-          () => giveUp(new NoResultError(`No result for trace ${traceId} within ${timeoutMs} ms`, { details: { traceId, timeoutMs } })),
-          timeoutMs,
-        );
-      }
-      mailbox.read(reader);
-    });
+    return readResult(this.mailboxFor(options.traceId), options);
   }
 
   /**
@@ -390,33 +357,8 @@ export class Flow implements RunnerHost, ControllerHost {
    */
   async *outputs(traceId: string, options: { signal?: AbortSignal } = {}): AsyncGenerator<FlowOutput, void, undefined> {
     const mailbox = this.mailboxFor(traceId);
-    const signal = options.signal;
     try {
-      for (;;) {
-        const entry = await new Promise<MailboxEntry>((resolve, reject) => {
-          if (signal?.aborted) return reject(signal.reason);
-          const reader: Reader = {
-            offer(e) {
-              signal?.removeEventListener('abort', onAbort);
-              resolve(e);
-              return true;
-            },
-          };
-          const onAbort = () => {
-            mailbox.forget(reader);
-            reject(signal?.reason);
-          };
-          signal?.addEventListener('abort', onAbort, { once: true });
-          mailbox.read(reader);
-        });
-        if (entry.output === null) {
-          if (mailbox.active !== undefined && mailbox.active.round > entry.round) continue;
-          return;
-        }
-        // No consumedRound here: this reader takes the round's end marker itself, and must get it
-        // even when it arrives while the loop body is still busy with the previous output.
-        yield entry.output;
-      }
+      yield* readOutputs(mailbox, options.signal);
     } finally {
       if (mailbox.isDisposable) this.dispose(mailbox);
     }
@@ -472,7 +414,7 @@ export class Flow implements RunnerHost, ControllerHost {
       // Workers are told to drop and abort the trace; their late replies are ignored.
       for (const id of trace.remote.keys()) this.remote?.untrack(id);
       trace.remote.clear();
-      await this.remote?.cancel(traceId, trace.tenant).catch((error: unknown) => this.onBusError(error, undefined));
+      await this.remote?.cancel(traceId, trace.tenant).catch((error: unknown) => this.events.busError(error, undefined));
     }
     for (let i = 0; i < dropped; i++) this.release(trace);
     this.endIfIdle(trace);
@@ -532,7 +474,7 @@ export class Flow implements RunnerHost, ControllerHost {
   }
 
   get stats(): FlowStats {
-    return { store: this.recorder?.stats, ...this.counters, activeTraces: this.activeTraces };
+    return { store: this.recorder?.stats, ...this.events.counters, activeTraces: this.activeTraces };
   }
 
   // ---------------------------------------------------------------- events
@@ -542,73 +484,14 @@ export class Flow implements RunnerHost, ControllerHost {
     return undefined;
   }
 
-  /** @internal In sync durability: resolves when every event so far is committed (batches commit in order). */
+  /** @internal In sync durability: resolves when every event so far is committed. */
   durablePoint(): Promise<void> | undefined {
-    return this.recorder?.sync ? this.lastDurable : undefined;
+    return this.events.durablePoint();
   }
 
   /** @internal Emits a FlowEvent to middlewares and the recorder. */
   event(type: FlowEventType, trace: { traceId: string; tenant: string }, node?: string, fields?: EventFields): void {
-    if (!this.listening) return;
-    const event: FlowEvent = {
-      id: nextId('e'),
-      type,
-      ts: Date.now(),
-      flow: this.name,
-      traceId: trace.traceId,
-      tenant: trace.tenant,
-      ...fields,
-    };
-    if (node !== undefined) event.node = node;
-    this.dispatch(event);
-    if (this.recorder !== undefined) {
-      const recorded = this.recorder.record(event);
-      if (this.recorder.sync) this.lastDurable = recorded;
-    }
-  }
-
-  private dispatch(event: FlowEvent): void {
-    for (const middleware of this.middlewares) {
-      try {
-        const r = middleware(event);
-        if (r !== undefined && typeof (r).then === 'function') {
-          (r).then(undefined, () => this.counters.middlewareErrors++);
-        }
-      } catch {
-        this.counters.middlewareErrors++;
-      }
-    }
-  }
-
-  private onStoreError(error: unknown, lost: number): void {
-    this.counters.storeErrors++;
-    const typed = error instanceof PenguiflowError ? error.toJSON() : { name: 'Error', code: 'STORE_UNAVAILABLE' as const, message: String((error as Error)?.message ?? error), retryable: true };
-    // Goes to middlewares only: recording a store failure in the failing store would loop.
-    this.dispatch({
-      id: nextId('e'),
-      type: 'store_error',
-      ts: Date.now(),
-      flow: this.name,
-      traceId: '',
-      tenant: '',
-      error: typed,
-      extra: { lostEvents: lost },
-    });
-  }
-
-  private onBusError(error: unknown, msg: Message | undefined): void {
-    this.counters.busErrors++;
-    const typed = error instanceof PenguiflowError ? error.toJSON() : { name: 'Error', code: 'BUS_UNAVAILABLE' as const, message: String((error as Error)?.message ?? error), retryable: true };
-    this.dispatch({
-      id: nextId('e'),
-      type: 'bus_error',
-      ts: Date.now(),
-      flow: this.name,
-      traceId: msg?.traceId ?? '',
-      tenant: msg?.headers.tenant ?? '',
-      messageId: msg?.id,
-      error: typed,
-    });
+    this.events.emit(type, trace, node, fields);
   }
 }
 

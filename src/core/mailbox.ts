@@ -1,4 +1,4 @@
-import { NoResultError, type PenguiflowError } from '../errors/index.js';
+import type { PenguiflowError } from '../errors/index.js';
 import type { Message, StreamChunk } from './message.js';
 import type { TraceState } from './trace.js';
 
@@ -78,30 +78,5 @@ export class Mailbox {
   /** Nothing queued, nobody waiting, no work running: the flow may forget this mailbox. */
   get isDisposable(): boolean {
     return this.active === undefined && this.entries.length === 0 && this.readers.length === 0;
-  }
-}
-
-/** Reader behind `flow.fetch`: skips chunks, settles on the next result or error, or NO_RESULT at the end of a round. */
-export class FetchReader implements Reader {
-  constructor(
-    readonly resolve: (message: Message) => void,
-    readonly reject: (error: unknown) => void,
-    private readonly onDone?: () => void,
-  ) {}
-
-  offer(entry: MailboxEntry, mailbox: Mailbox): boolean {
-    const out = entry.output;
-    if (out === null) {
-      if (mailbox.isStaleEnd(entry)) return false;
-      this.onDone?.();
-      this.reject(new NoResultError(`Trace ${mailbox.traceId} finished without a result`, { details: { traceId: mailbox.traceId } }));
-      return true;
-    }
-    if (out.kind === 'chunk') return false;
-    if (entry.round > mailbox.consumedRound) mailbox.consumedRound = entry.round;
-    this.onDone?.();
-    if (out.kind === 'result') this.resolve(out.message);
-    else this.reject(out.error);
-    return true;
   }
 }

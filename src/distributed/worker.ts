@@ -1,11 +1,12 @@
 import { hostname } from 'node:os';
 import { InvalidOptionsError, PenguiflowError, UnknownNodeError } from '../errors/index.js';
-import type { FlowEvent, FlowEventType, FlowMiddleware } from '../core/events.js';
+import type { FlowEventType, FlowMiddleware } from '../core/events.js';
 import type { Flow } from '../core/flow.js';
 import { nextId } from '../core/ids.js';
 import type { FlowOutput } from '../core/mailbox.js';
 import type { Message } from '../core/message.js';
-import { EventRecorder, type RecorderOptions } from '../core/recorder.js';
+import type { RecorderOptions } from '../core/recorder.js';
+import { EventHub } from '../core/event-hub.js';
 import type { EventFields, RunnerHost } from '../core/runner-host.js';
 import { NodeRunner } from '../core/runner.js';
 import { TraceState } from '../core/trace.js';
@@ -88,8 +89,7 @@ export class Worker implements RunnerHost {
   private readonly store: StateStore | undefined;
   private readonly nodes: string[];
   private readonly maxDeliveries: number;
-  private readonly recorder: EventRecorder | undefined;
-  private readonly middlewares: FlowMiddleware[];
+  private readonly events: EventHub;
   private readonly subscriptions: Subscription[] = [];
   private readonly cancelled = new Map<string, number>();
   private readonly inflight = new Map<string, Set<DeliveryTrace>>();
@@ -102,7 +102,6 @@ export class Worker implements RunnerHost {
     this.store = options.store;
     this.id = options.workerId ?? `${hostname()}-${process.pid}-${nextId('w').slice(-4)}`;
     this.maxDeliveries = options.maxDeliveries ?? 5;
-    this.middlewares = options.middlewares ?? [];
     const distributed = [...this.flow.distributedNodes];
     this.nodes = options.nodes ?? distributed;
     if (this.nodes.length === 0) throw new InvalidOptionsError('The flow has no distributed nodes for this worker to run');
@@ -110,16 +109,14 @@ export class Worker implements RunnerHost {
       if (!this.flow.graph.nodes.has(name)) throw new UnknownNodeError(`The flow has no node named "${name}"`);
       if (!this.flow.distributedNodes.has(name)) throw new InvalidOptionsError(`Node "${name}" is not distributed in this flow`);
     }
-    if (this.store !== undefined) {
-      this.recorder = new EventRecorder(this.store, options.recorder ?? {}, (error) => this.dispatch(this.errorEvent(error)));
-    }
+    this.events = new EventHub(this.flow.name, options.middlewares ?? [], this.store, options.recorder, { worker: this.id });
   }
 
   get name(): string {
     return this.flow.name;
   }
   get listening(): boolean {
-    return this.recorder !== undefined || this.middlewares.length > 0;
+    return this.events.listening;
   }
   get stateStore(): StateStore | undefined {
     return this.store;
@@ -158,7 +155,7 @@ export class Worker implements RunnerHost {
     this.stopping ??= (async () => {
       if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
       await Promise.all(this.subscriptions.map((s) => s.close()));
-      await this.recorder?.flush();
+      await this.events.recorder?.flush();
       if (this.store !== undefined && hasLeaseStore(this.store)) {
         await this.store.releaseLease(this.leaseKey(), this.id).catch(() => undefined);
       }
@@ -183,7 +180,7 @@ export class Worker implements RunnerHost {
         inflight: this.stats.inflight,
         processed: this.stats.processed,
       })
-      .catch((error: unknown) => this.dispatch(this.errorEvent(error)));
+      .catch((error: unknown) => this.events.storeError(error, 0));
   }
 
   // ------------------------------------------------------------ control
@@ -347,7 +344,7 @@ export class Worker implements RunnerHost {
   private async markDone(key: string): Promise<void> {
     const store = this.store;
     if (store === undefined || !hasLeaseStore(store)) return;
-    await store.acquireLease(key, 'done', DONE_TTL_MS).catch((error: unknown) => this.dispatch(this.errorEvent(error)));
+    await store.acquireLease(key, 'done', DONE_TTL_MS).catch((error: unknown) => this.events.storeError(error, 0));
   }
 
   // ------------------------------------------------------------ RunnerHost
@@ -366,7 +363,7 @@ export class Worker implements RunnerHost {
     else if (output.kind === 'error') t.error ??= output.error;
     else {
       const chunk: ChunkReply = { kind: 'chunk', round: t.round, chunk: output.message };
-      t.chunks = t.chunks.then(() => this.publishReply(t, chunk)).catch((error: unknown) => this.dispatch(this.errorEvent(error)));
+      t.chunks = t.chunks.then(() => this.publishReply(t, chunk)).catch((error: unknown) => this.events.busError(error, output.message));
     }
   }
 
@@ -390,27 +387,7 @@ export class Worker implements RunnerHost {
   }
 
   event(type: FlowEventType, trace: { traceId: string; tenant: string }, node?: string, fields?: EventFields): void {
-    if (!this.listening) return;
-    const event: FlowEvent = { id: nextId('e'), type, ts: Date.now(), flow: this.flow.name, traceId: trace.traceId, tenant: trace.tenant, ...fields };
-    if (node !== undefined) event.node = node;
-    event.extra = { ...event.extra, worker: this.id };
-    this.dispatch(event);
-    void this.recorder?.record(event);
-  }
-
-  private dispatch(event: FlowEvent): void {
-    for (const middleware of this.middlewares) {
-      try {
-        void Promise.resolve(middleware(event)).catch(() => undefined);
-      } catch {
-        // a middleware must never break the worker
-      }
-    }
-  }
-
-  private errorEvent(error: unknown): FlowEvent {
-    const pf = error instanceof PenguiflowError ? error.toJSON() : { name: 'Error', code: 'STORE_UNAVAILABLE' as const, message: String((error as Error)?.message ?? error), retryable: true };
-    return { id: nextId('e'), type: 'store_error', ts: Date.now(), flow: this.flow.name, traceId: '', tenant: '', error: pf, extra: { worker: this.id } };
+    this.events.emit(type, trace, node, fields);
   }
 }
 
