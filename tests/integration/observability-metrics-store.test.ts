@@ -36,7 +36,7 @@ describe('metrics match the store after the demo flow', () => {
     await ops.close();
 
     const { traces } = await store.listTraces({ tenant: 'demo', limit: 100 });
-    expect(traces).toHaveLength(5);
+    expect(traces.length).toBeGreaterThanOrEqual(5);
     const events: StoredEvent[] = (await Promise.all(traces.map((t) => store.loadHistory(t.traceId, { tenant: 'demo' })))).flat();
     await store.close();
     const stored = (type: string, node?: string) => events.filter((e) => e.type === type && (node === undefined || e.node === node)).length;

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
-import { openStateStore, redactStoreUrl } from '../../adapters/store-url.js';
+import { existsSync } from 'node:fs';
+import { openStateStore, parseSqliteUrl, redactStoreUrl } from '../../adapters/store-url.js';
+import { NotFoundError } from '../../errors/index.js';
 import { createUiServer } from '../../ui/server.js';
 import { action, parseCount, print, storeUrlOf } from '../store-cli.js';
 
@@ -23,6 +25,9 @@ export function registerUi(program: Command): void {
     .action(
       action(async (opts: UiOptions) => {
         const url = storeUrlOf(opts);
+        if (/^sqlite:/i.test(url) && !existsSync(parseSqliteUrl(url).path)) {
+          throw new NotFoundError(`No store at ${parseSqliteUrl(url).path}: run a flow first (npm start) or pass --store <url>`);
+        }
         const store = await openStateStore(url);
         const ui = await createUiServer({ store, port: parseCount('port', opts.port), host: opts.host });
         print(`penguiflow ui: ${ui.url} (store ${redactStoreUrl(url)})`);
