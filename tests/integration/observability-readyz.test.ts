@@ -6,11 +6,13 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresStateStore } from '../../src/adapters/postgres/index.js';
-import type { StateStore } from '../../src/index.js';
+import { openMessageBus } from '../../src/distributed/index.js';
+import type { MessageBus, StateStore } from '../../src/index.js';
 import { createMetrics, readiness, serveOps, type OpsServer } from '../../src/observability/index.js';
 import { serviceUrl } from '../helpers/services.js';
 
 const pgUrl = await serviceUrl('postgres');
+const redisUrl = await serviceUrl('redis');
 
 /** A TCP proxy to Postgres that can be cut (listener closed, every connection destroyed) and restored. */
 class CuttableProxy {
@@ -82,3 +84,43 @@ describe.skipIf(!pgUrl)('/readyz follows the store (Postgres through a TCP proxy
     expect(await until('/readyz', 200)).toBe(200);
   });
 });
+
+describe.skipIf(!redisUrl)('/readyz follows the bus (Redis through a TCP proxy)', () => {
+  let proxy: CuttableProxy;
+  let bus: MessageBus;
+  let ops: OpsServer;
+
+  beforeAll(async () => {
+    const u = new URL(redisUrl!);
+    proxy = new CuttableProxy({ host: u.hostname, port: Number(u.port) || 6379 });
+    await proxy.open();
+    bus = await openMessageBus(`redis://127.0.0.1:${proxy.port}?prefix=obsready${Date.now().toString(36)}`);
+    ops = await serveOps({ port: 0, host: '127.0.0.1', ready: readiness({ bus }), readyTimeoutMs: 500 });
+  });
+
+  afterAll(async () => {
+    await ops?.close();
+    await proxy?.open();
+    await bus?.close();
+    await proxy?.cut();
+  });
+
+  const status = async (path: string) => (await fetch(ops.url + path)).status;
+  const until = async (want: number) => {
+    let got = 0;
+    for (let i = 0; i < 60 && got !== want; i++) {
+      got = await status('/readyz');
+      if (got !== want) await new Promise((r) => setTimeout(r, 250));
+    }
+    return got;
+  };
+
+  it('is unready while the broker is unreachable and ready again after the adapter reconnects', async () => {
+    expect(await until(200)).toBe(200);
+    await proxy.cut();
+    expect(await until(503)).toBe(503);
+    await proxy.open();
+    expect(await until(200)).toBe(200);
+  });
+});
+
