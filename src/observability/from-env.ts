@@ -1,6 +1,7 @@
 import type { FlowMiddleware } from '../core/events.js';
 import type { MessageBus } from '../protocols/message-bus.js';
 import type { StateStore } from '../protocols/state-store.js';
+import { redisBusLag, type RedisBusLike } from './bus-lag.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { serveOps, type OpsServer } from './ops-server.js';
 import { readiness } from './readiness.js';
@@ -23,19 +24,29 @@ export interface EnvObservability {
  *   which the process sets up, e.g. with `--import ./otel-setup.js`).
  *
  * @example
- * const obs = await observabilityFromEnv({ store, bus });
+ * const obs = await observabilityFromEnv({ store, bus, topics: nodes.map((n) => `${flow.name}.${n}`) });
  * const worker = await runWorker({ flow, bus, store, middlewares: obs.middlewares });
  * // on shutdown, after worker.stop():
  * await obs.close();
  */
-export async function observabilityFromEnv(options: { store?: StateStore; bus?: MessageBus; env?: NodeJS.ProcessEnv } = {}): Promise<EnvObservability> {
+export async function observabilityFromEnv(
+  options: {
+    store?: StateStore;
+    bus?: MessageBus;
+    /** Topics (`<flow>.<node>`) whose broker backlog to export; Redis Streams buses only. */
+    topics?: readonly string[];
+    env?: NodeJS.ProcessEnv;
+  } = {},
+): Promise<EnvObservability> {
   const env = options.env ?? process.env;
   const middlewares: FlowMiddleware[] = [];
   let metrics: Metrics | undefined;
   let ops: OpsServer | undefined;
   const port = env.PENGUIFLOW_METRICS_PORT;
   if (port !== undefined && port !== '') {
-    metrics = createMetrics({ tenantLabel: env.PENGUIFLOW_METRICS_TENANT === '1' });
+    const redisLike = options.bus as Partial<RedisBusLike> | undefined;
+    const busLag = options.topics?.length && typeof redisLike?.client?.xinfo === 'function' && typeof redisLike.keys === 'function' ? redisBusLag(redisLike as RedisBusLike, options.topics) : undefined;
+    metrics = createMetrics({ tenantLabel: env.PENGUIFLOW_METRICS_TENANT === '1', ...(busLag ? { busLag } : {}) });
     middlewares.push(metrics.middleware);
     ops = await serveOps({ port: Number(port), host: env.PENGUIFLOW_METRICS_HOST ?? '0.0.0.0', metrics, ready: readiness({ store: options.store, bus: options.bus }) });
   }

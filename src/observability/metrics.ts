@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { FlowEvent, FlowMiddleware } from '../core/events.js';
+import type { BusLagSource } from './bus-lag.js';
 import { InFlightTraces } from './in-flight.js';
 import { NodeSeriesTable, type LatencyOutcome, type NodeSeries } from './node-series.js';
 
@@ -15,6 +16,8 @@ export interface MetricsOptions {
   latencyBuckets?: number[];
   /** A trace with no event for this long stops counting as in flight (a lost worker, a crash). Default 10 min. */
   traceIdleMs?: number;
+  /** Broker backlog per topic and group, read at scrape time (e.g. {@link redisBusLag}). */
+  busLag?: BusLagSource;
 }
 
 export interface Metrics {
@@ -133,6 +136,32 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
   const remoteLatency = new Histogram({ name: p + 'remote_call_latency_seconds', help: 'Remote call latency, by outcome (success, error)', labelNames: t(['flow', 'node', 'status']), buckets, registers });
   const queueDepth = new Gauge({ name: p + 'queue_depth', help: "Messages waiting on a node's input edge (last value reported by an event)", labelNames: t(['flow', 'node']), registers });
+  if (options.busLag) {
+    const source = options.busLag;
+    let last: Promise<Awaited<ReturnType<BusLagSource>>> | undefined;
+    // one broker round per scrape for both gauges
+    const read = () => (last ??= source().finally(() => setTimeout(() => (last = undefined), 0)));
+    new Gauge({
+      name: p + 'bus_lag',
+      help: 'Entries on the topic not yet delivered to the consumer group (broker view)',
+      labelNames: ['topic', 'group'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const s of await read()) if (s.lag !== null) this.set({ topic: s.topic, group: s.group }, s.lag);
+      },
+    });
+    new Gauge({
+      name: p + 'bus_pending',
+      help: 'Entries delivered to the consumer group and not acked yet (broker view)',
+      labelNames: ['topic', 'group'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const s of await read()) this.set({ topic: s.topic, group: s.group }, s.pending);
+      },
+    });
+  }
   const traces = new InFlightTraces(options.traceIdleMs ?? 600_000);
   new Gauge({
     name: p + 'traces_in_flight',
