@@ -49,6 +49,7 @@ export function fromWireError(error: unknown, context: { httpStatus?: number; ag
     case 'PERMISSION_DENIED':
       return new ForbiddenError(message, { details });
     case 'RESOURCE_EXHAUSTED':
+    case 'RATE_LIMITED':
       return new RateLimitedError(message, { details });
     default:
       return new RemoteError(message, opts.retryable === undefined ? { details } : { details, retryable: opts.retryable });

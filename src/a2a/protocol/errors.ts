@@ -30,6 +30,8 @@ export const A2A_ERRORS = {
   UNAUTHENTICATED: { code: -32040, http: 401, status: 'UNAUTHENTICATED', message: 'Authentication required', a2a: false },
   PERMISSION_DENIED: { code: -32042, http: 403, status: 'PERMISSION_DENIED', message: 'Not allowed for this tenant', a2a: false },
   RESOURCE_EXHAUSTED: { code: -32041, http: 503, status: 'UNAVAILABLE', message: 'Too many concurrent streams', a2a: false },
+  // A tenant or credential over its rate budget; the reply carries Retry-After (metadata.retryAfterSeconds).
+  RATE_LIMITED: { code: -32043, http: 429, status: 'RESOURCE_EXHAUSTED', message: 'Rate limit exceeded', a2a: false },
 } as const;
 
 export type A2AErrorReason = keyof typeof A2A_ERRORS;

@@ -10,6 +10,7 @@
  * `(req, res)` function, so it also mounts inside express or any Node server.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { InvalidOptionsError } from '../../errors/index.js';
 import type { StateStore } from '../../protocols/state-store.js';
@@ -23,6 +24,7 @@ import {
   PENGUIFLOW_EXTENSION_URI,
   TENANT_HEADER,
   TRACE_HEADER,
+  type A2AMethod,
 } from '../protocol/constants.js';
 import { A2AProtocolError, toRestError } from '../protocol/errors.js';
 import { cardToLegacy } from '../protocol/legacy.js';
@@ -40,8 +42,25 @@ import { PushNotifier, type A2APushOptions } from './push-notifier.js';
 
 /** Who is calling, as decided by the `auth` hook. */
 export interface A2APrincipal {
+  /** The tenant used when the request names none. */
   tenant: string;
   subject?: string;
+  /** Every tenant this credential may act for (default: just `tenant`). A requested tenant outside it is 403. */
+  tenants?: readonly string[];
+  /** Granted scopes (see `penguiflow/security`); checked by an `authorize` hook, not by the server itself. */
+  scopes?: readonly string[];
+  /** Stable id of the credential (API key id, JWT `sub`+`iss`, certificate fingerprint), for rate limits and logs. */
+  credentialId?: string;
+}
+
+/** What an `authorize` hook sees for each request, after authentication and tenant resolution. */
+export interface A2AAuthorizeRequest {
+  req: IncomingMessage;
+  /** Undefined only when the server has no `auth` hook. */
+  principal: A2APrincipal | undefined;
+  tenant: string;
+  /** The v1.0 operation (REST routes and v0.3 names are mapped to it); undefined from a binding that does not say. */
+  operation: A2AMethod | undefined;
 }
 
 export interface A2AServerLimits {
@@ -76,6 +95,13 @@ export interface A2AServerOptions {
    * extension metadata, else `defaultTenant`: a namespace, not a security boundary.
    */
   auth?: (req: IncomingMessage) => A2APrincipal | undefined | Promise<A2APrincipal | undefined>;
+  /**
+   * Called for every operation once the tenant is known; throw an
+   * `A2AProtocolError` (PERMISSION_DENIED, RATE_LIMITED, …) to refuse.
+   * `createA2ASecurity` (`penguiflow/security`) supplies `auth` and this hook
+   * (scopes per operation, rate limits).
+   */
+  authorize?: (request: A2AAuthorizeRequest) => void | Promise<void>;
   defaultTenant?: string;
   /** Base URL advertised in the card; default: from the request's Host header. */
   publicUrl?: string;
@@ -99,8 +125,12 @@ export interface A2AServer {
   pushIdle(): Promise<void>;
   /** The card as served for `baseUrl`. */
   card(baseUrl: string): AgentCard;
-  /** Starts an HTTP server (default 127.0.0.1, port 0 = any free port). */
-  listen(options?: { port?: number; host?: string }): Promise<{ url: string; port: number }>;
+  /**
+   * Starts an HTTP server (default 127.0.0.1, port 0 = any free port), or
+   * HTTPS with `tls` (`cert`, `key`, `ca`; `requestCert` + `rejectUnauthorized`
+   * for mutual TLS — see `tlsServerOptions` in `penguiflow/security`).
+   */
+  listen(options?: { port?: number; host?: string; tls?: HttpsServerOptions }): Promise<{ url: string; port: number }>;
   /** Stops accepting, ends open streams, closes connections. */
   close(): Promise<void>;
 }
@@ -149,7 +179,7 @@ export function createA2AServer(options: A2AServerOptions): A2AServer {
     }
     return card;
   };
-  const baseOf = (req: IncomingMessage) => options.publicUrl ?? `http://${header(req, 'host') ?? '127.0.0.1'}`;
+  const baseOf = (req: IncomingMessage) => options.publicUrl ?? `${'encrypted' in req.socket ? 'https' : 'http'}://${header(req, 'host') ?? '127.0.0.1'}`;
   const opsFor = new WeakMap<AgentCard, A2AOperations>();
   const operations = (card: AgentCard): A2AOperations => {
     let ops = opsFor.get(card);
@@ -167,20 +197,23 @@ export function createA2AServer(options: A2AServerOptions): A2AServer {
 
   let openStreams = 0;
   const liveStreams = new Set<ServerResponse>();
-  const resolveScope = async (req: IncomingMessage, requested: string | undefined, message?: A2AMessage): Promise<RequestScope> => {
+  const resolveScope = async (req: IncomingMessage, requested: string | undefined, message?: A2AMessage, operation?: A2AMethod): Promise<RequestScope> => {
     const ext = message?.metadata?.[PENGUIFLOW_EXTENSION_URI];
     const extObj = isObject(ext) ? ext : {};
     let tenant: string;
+    let principal: A2APrincipal | undefined;
     if (options.auth) {
-      const principal = await options.auth(req);
+      principal = await options.auth(req);
       if (!principal) throw new A2AProtocolError('UNAUTHENTICATED');
-      if (requested !== undefined && requested !== principal.tenant) throw new A2AProtocolError('PERMISSION_DENIED');
-      tenant = principal.tenant;
+      const allowed = principal.tenants ?? [principal.tenant];
+      if (requested !== undefined && requested !== '' && requested !== principal.tenant && !allowed.includes(requested)) throw new A2AProtocolError('PERMISSION_DENIED');
+      tenant = requested !== undefined && requested !== '' ? requested : principal.tenant;
     } else {
       const fromExt = typeof extObj.tenant === 'string' ? extObj.tenant : undefined;
       tenant = requested ?? header(req, TENANT_HEADER) ?? fromExt ?? defaultTenant;
     }
     if (!TENANT_RE.test(tenant)) throw new A2AProtocolError('INVALID_PARAMS', { message: 'tenant must be 1-128 characters of [A-Za-z0-9._:@-]' });
+    if (options.authorize) await options.authorize({ req, principal, tenant, operation });
     const scope: RequestScope = { tenant };
     const trace = header(req, TRACE_HEADER) ?? (typeof extObj.traceId === 'string' ? extObj.traceId : undefined);
     if (trace) scope.callerTraceId = trace.slice(0, 256);
@@ -252,7 +285,8 @@ export function createA2AServer(options: A2AServerOptions): A2AServer {
     pushIdle: () => notifier?.idle() ?? Promise.resolve(),
     card: cardFor,
     async listen(listenOptions = {}) {
-      const srv = createServer({ requestTimeout: limits.requestTimeoutMs ?? 30_000, headersTimeout: Math.min(limits.requestTimeoutMs ?? 30_000, 20_000), keepAliveTimeout: 5_000 }, handler);
+      const timeouts = { requestTimeout: limits.requestTimeoutMs ?? 30_000, headersTimeout: Math.min(limits.requestTimeoutMs ?? 30_000, 20_000), keepAliveTimeout: 5_000 };
+      const srv: Server = listenOptions.tls ? createHttpsServer({ ...listenOptions.tls, ...timeouts }, handler) : createServer(timeouts, handler);
       server = srv;
       const host = listenOptions.host ?? '127.0.0.1';
       await new Promise<void>((resolve, reject) => {
@@ -264,7 +298,7 @@ export function createA2AServer(options: A2AServerOptions): A2AServer {
       });
       const port = (srv.address() as AddressInfo).port;
       const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
-      return { url: `http://${shownHost}:${port}`, port };
+      return { url: `${listenOptions.tls ? 'https' : 'http'}://${shownHost}:${port}`, port };
     },
     async close() {
       for (const res of liveStreams) res.end();

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { A2AMethod } from '../protocol/constants.js';
 import type { A2AMessage } from '../protocol/types.js';
 import type { A2AOperations } from './operations.js';
 import type { RequestScope } from './task-manager.js';
@@ -12,7 +13,12 @@ export interface BindingContext {
   sse: SseWriterOptions;
   /** Admits one more stream, or throws RESOURCE_EXHAUSTED; the returned function releases it. */
   admitStream(): () => void;
-  resolveScope(req: IncomingMessage, requestedTenant: string | undefined, message?: A2AMessage): Promise<RequestScope>;
+  /**
+   * Authenticates, authorizes `operation` for the tenant and returns the scope.
+   * A binding MUST pass the operation; without it an `authorize` hook sees
+   * `undefined` (the security guard then refuses: fail closed).
+   */
+  resolveScope(req: IncomingMessage, requestedTenant: string | undefined, message?: A2AMessage, operation?: A2AMethod): Promise<RequestScope>;
   onError(error: unknown, fields: Record<string, unknown>): void;
 }
 

@@ -1,6 +1,6 @@
 /** Small HTTP helpers: bounded body reads and JSON replies. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { A2AProtocolError } from '../protocol/errors.js';
+import { A2A_ERRORS, A2AProtocolError } from '../protocol/errors.js';
 
 /**
  * Reads the body as UTF-8 text, refusing more than `limit` bytes with
@@ -72,4 +72,18 @@ export function requestedVersion(req: IncomingMessage, query: URLSearchParams | 
   const m = /^(\d+)(?:\.(\d+))?(?:\.\d+)?$/.exec(v);
   if (!m) return v;
   return `${Number(m[1])}.${Number(m[2] ?? 0)}`;
+}
+
+/**
+ * Headers that go with an error reply: `Connection: close` after a 413,
+ * `Retry-After` (seconds) on RATE_LIMITED/RESOURCE_EXHAUSTED when the error
+ * carries `metadata.retryAfterSeconds`, and `WWW-Authenticate` on 401.
+ */
+export function errorHeaders(e: A2AProtocolError): Record<string, string> | undefined {
+  const http = A2A_ERRORS[e.reason].http;
+  if (http === 413) return { Connection: 'close' };
+  const retry = e.metadata?.retryAfterSeconds;
+  if (retry !== undefined && /^\d{1,7}$/.test(retry)) return { 'Retry-After': retry };
+  if (http === 401) return { 'WWW-Authenticate': e.metadata?.wwwAuthenticate ?? 'Bearer' };
+  return undefined;
 }

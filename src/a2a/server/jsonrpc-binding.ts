@@ -10,7 +10,7 @@ import { messageToLegacy, sendRequestFromLegacy, streamResponseToLegacy, taskToL
 import type { SendMessageRequest, StreamResponse, TaskPushNotificationConfig } from '../protocol/types.js';
 import { isObject, parseGetTaskRequest, parseListTasksRequest, parsePushConfig, parseSendMessageRequest, parseTaskIdRequest } from '../protocol/validate.js';
 import { clientGone, lastEventId, type BindingContext } from './binding-context.js';
-import { mediaType, readBody, requestedVersion, sendJson } from './http-io.js';
+import { errorHeaders, mediaType, readBody, requestedVersion, sendJson } from './http-io.js';
 import type { OperationContext, StreamSink } from './operations.js';
 import { SseWriter } from './sse-writer.js';
 
@@ -66,10 +66,9 @@ function replyError(ctx: BindingContext, res: ServerResponse, id: JsonRpcId, err
   const e = asProtocolError(error);
   if (e.reason === 'INTERNAL_ERROR') ctx.onError(e.cause ?? e, { binding: 'jsonrpc' });
   const row = A2A_ERRORS[e.reason];
-  // JSON-RPC errors travel with 200, except transport-level ones (413, 401, 403, 503) and server faults.
-  const status = row.http === 413 || row.http === 401 || row.http === 403 || row.http === 503 || row.http === 500 ? row.http : 200;
-  const extra: Record<string, string> | undefined = row.http === 413 ? { Connection: 'close' } : undefined;
-  sendJson(res, status, jsonRpcError(id, toJsonRpcError(e, legacy)), JSON_CONTENT_TYPE, extra);
+  // JSON-RPC errors travel with 200, except transport-level ones (413, 401, 403, 429, 503) and server faults.
+  const status = row.http === 413 || row.http === 401 || row.http === 403 || row.http === 429 || row.http === 503 || row.http === 500 ? row.http : 200;
+  sendJson(res, status, jsonRpcError(id, toJsonRpcError(e, legacy)), JSON_CONTENT_TYPE, errorHeaders(e));
 }
 
 function paramsOf(params: unknown): Record<string, unknown> {
@@ -89,7 +88,7 @@ async function dispatch(ctx: BindingContext, req: IncomingMessage, res: ServerRe
     case METHODS.sendMessage:
     case METHODS.sendStreamingMessage: {
       const sendReq: SendMessageRequest = legacy ? sendRequestFromLegacy(params) : parseSendMessageRequest(params);
-      const scope = await ctx.resolveScope(req, tenantParam, sendReq.message);
+      const scope = await ctx.resolveScope(req, tenantParam, sendReq.message, method);
       const octx: OperationContext = { scope, gone };
       if (method === METHODS.sendMessage) {
         const out = await ops.sendMessage(octx, sendReq);
@@ -100,33 +99,33 @@ async function dispatch(ctx: BindingContext, req: IncomingMessage, res: ServerRe
     }
     case METHODS.subscribeToTask: {
       const { id: taskId } = parseTaskIdRequest(params);
-      const scope = await ctx.resolveScope(req, tenantParam);
+      const scope = await ctx.resolveScope(req, tenantParam, undefined, method);
       const after = lastEventId(req);
       return stream(ctx, res, id, legacy, (sink) => ops.subscribe({ scope, gone }, taskId, after, sink));
     }
     case METHODS.getTask: {
       const get = parseGetTaskRequest(params);
-      const scope = await ctx.resolveScope(req, tenantParam);
+      const scope = await ctx.resolveScope(req, tenantParam, undefined, method);
       const task = await ops.getTask({ scope, gone }, get.id, get.historyLength);
       return reply(legacy ? taskToLegacy(task) : task);
     }
     case METHODS.listTasks: {
       const list = parseListTasksRequest(params);
-      const scope = await ctx.resolveScope(req, tenantParam);
+      const scope = await ctx.resolveScope(req, tenantParam, undefined, method);
       return reply(await ops.listTasks({ scope, gone }, list));
     }
     case METHODS.cancelTask: {
       const { id: taskId } = parseTaskIdRequest(params);
-      const scope = await ctx.resolveScope(req, tenantParam);
+      const scope = await ctx.resolveScope(req, tenantParam, undefined, method);
       const task = await ops.cancelTask({ scope, gone }, taskId);
       return reply(legacy ? taskToLegacy(task) : task);
     }
     case METHODS.getExtendedAgentCard: {
-      const scope = await ctx.resolveScope(req, tenantParam);
+      const scope = await ctx.resolveScope(req, tenantParam, undefined, method);
       return reply(await ops.extendedCard({ scope, gone }));
     }
     case METHODS.createPushConfig: {
-      const scope = await ctx.resolveScope(req, tenantParam);
+      const scope = await ctx.resolveScope(req, tenantParam, undefined, method);
       const push = ops.push();
       const cfg = legacy ? legacyPushConfigIn(params) : parsePushConfig(params, 'params');
       if (!cfg.taskId) throw invalidParams('taskId', 'is required');
@@ -134,7 +133,7 @@ async function dispatch(ctx: BindingContext, req: IncomingMessage, res: ServerRe
       return reply(legacy ? legacyPushConfigOut(created) : created);
     }
     case METHODS.getPushConfig: {
-      const scope = await ctx.resolveScope(req, tenantParam);
+      const scope = await ctx.resolveScope(req, tenantParam, undefined, method);
       const push = ops.push();
       const { taskId, id: configId } = pushIds(params, legacy);
       if (configId === undefined) {
@@ -146,14 +145,14 @@ async function dispatch(ctx: BindingContext, req: IncomingMessage, res: ServerRe
       return reply(legacy ? legacyPushConfigOut(got) : got);
     }
     case METHODS.listPushConfigs: {
-      const scope = await ctx.resolveScope(req, tenantParam);
+      const scope = await ctx.resolveScope(req, tenantParam, undefined, method);
       const push = ops.push();
       const { taskId } = pushIds(params, legacy);
       const list = await push.list(scope.tenant, taskId);
       return reply(legacy ? list.configs.map(legacyPushConfigOut) : list);
     }
     case METHODS.deletePushConfig: {
-      const scope = await ctx.resolveScope(req, tenantParam);
+      const scope = await ctx.resolveScope(req, tenantParam, undefined, method);
       const push = ops.push();
       const { taskId, id: configId } = pushIds(params, legacy);
       if (configId === undefined) throw invalidParams(legacy ? 'pushNotificationConfigId' : 'id', 'is required');

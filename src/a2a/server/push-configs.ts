@@ -24,7 +24,7 @@ export class PushConfigs {
   constructor(
     private readonly store: StateStore & TaskStore,
     private readonly active: (taskId: string) => { push: StoredPushConfig[] } | undefined,
-    private readonly allowUrl: ((url: URL) => boolean) | undefined,
+    private readonly allowUrl: ((url: URL) => boolean | Promise<boolean>) | undefined,
   ) {}
 
   private async record(tenant: string, taskId: string): Promise<TaskRecord> {
@@ -40,7 +40,7 @@ export class PushConfigs {
   }
 
   async create(tenant: string, cfg: TaskPushNotificationConfig): Promise<TaskPushNotificationConfig> {
-    if (this.allowUrl && !this.allowUrl(new URL(cfg.url))) throw invalidParams('url', 'is not an allowed webhook URL');
+    if (this.allowUrl && !(await this.allowUrl(new URL(cfg.url)))) throw invalidParams('url', 'is not an allowed webhook URL');
     const record = await this.record(tenant, cfg.taskId);
     const stored: StoredPushConfig = { id: cfg.id || nextId('push'), url: cfg.url };
     if (cfg.token) stored.token = cfg.token;

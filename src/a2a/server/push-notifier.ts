@@ -10,8 +10,12 @@ import type { AuthenticationInfo, StreamResponse } from '../protocol/types.js';
 export interface A2APushOptions {
   /** Turns the capability on (card `pushNotifications: true`). Default false. */
   enabled?: boolean;
-  /** Which webhook URLs are acceptable (SSRF guard). Default: any http(s) URL. */
-  allowUrl?: (url: URL) => boolean;
+  /**
+   * Which webhook URLs are acceptable, checked when a config is set (SSRF
+   * guard; may resolve DNS). Default: any http(s) URL. For delivery that pins
+   * the checked address, pass `fetch: createSafeFetch()` from `penguiflow/security`.
+   */
+  allowUrl?: (url: URL) => boolean | Promise<boolean>;
   /** Per POST. Default 10 s. */
   timeoutMs?: number;
   /** Attempts per event. Default 4. */

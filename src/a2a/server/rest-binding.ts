@@ -4,16 +4,31 @@
  * §5.4 HTTP status and an ErrorInfo detail.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { A2A_CONTENT_TYPE, A2A_PROTOCOL_VERSION } from '../protocol/constants.js';
+import { A2A_CONTENT_TYPE, A2A_PROTOCOL_VERSION, METHODS, type A2AMethod } from '../protocol/constants.js';
 import { A2AProtocolError, asProtocolError, toRestError } from '../protocol/errors.js';
 import type { StreamResponse } from '../protocol/types.js';
 import { parseGetTaskRequest, parseListTasksRequest, parsePushConfig, parseSendMessageRequest } from '../protocol/validate.js';
 import { clientGone, lastEventId, type BindingContext } from './binding-context.js';
-import { mediaType, readBody, requestedVersion, sendJson } from './http-io.js';
+import { errorHeaders, mediaType, readBody, requestedVersion, sendJson } from './http-io.js';
 import type { StreamSink } from './operations.js';
 import { SseWriter } from './sse-writer.js';
 
 type RestOp = 'send' | 'stream' | 'list' | 'get' | 'cancel' | 'subscribe' | 'pushCreate' | 'pushList' | 'pushGet' | 'pushDelete' | 'extendedCard';
+
+/** The A2A operation behind each REST route (what authorization sees). */
+const REST_METHODS: Record<RestOp, A2AMethod> = {
+  send: METHODS.sendMessage,
+  stream: METHODS.sendStreamingMessage,
+  list: METHODS.listTasks,
+  get: METHODS.getTask,
+  cancel: METHODS.cancelTask,
+  subscribe: METHODS.subscribeToTask,
+  pushCreate: METHODS.createPushConfig,
+  pushList: METHODS.listPushConfigs,
+  pushGet: METHODS.getPushConfig,
+  pushDelete: METHODS.deletePushConfig,
+  extendedCard: METHODS.getExtendedAgentCard,
+};
 
 interface RestRoute {
   op: RestOp;
@@ -87,7 +102,7 @@ export async function handleRest(ctx: BindingContext, req: IncomingMessage, res:
     const e = asProtocolError(error);
     if (e.reason === 'INTERNAL_ERROR') ctx.onError(e.cause ?? e, { binding: 'rest' });
     const { status, body } = toRestError(e);
-    sendJson(res, status, JSON.stringify(body), A2A_CONTENT_TYPE, status === 413 ? { Connection: 'close' } : undefined);
+    sendJson(res, status, JSON.stringify(body), A2A_CONTENT_TYPE, errorHeaders(e));
   }
 }
 
@@ -114,49 +129,49 @@ async function dispatch(ctx: BindingContext, req: IncomingMessage, res: ServerRe
     case 'stream': {
       const body = await readJson(ctx, req);
       const sendReq = parseSendMessageRequest(body);
-      const scope = await ctx.resolveScope(req, route.tenant ?? sendReq.tenant, sendReq.message);
+      const scope = await ctx.resolveScope(req, route.tenant ?? sendReq.tenant, sendReq.message, REST_METHODS[route.op]);
       if (route.op === 'send') return reply(await ops.sendMessage({ scope, gone }, sendReq));
       return stream(ctx, res, (sink) => ops.streamMessage({ scope, gone }, sendReq, sink));
     }
     case 'get': {
       const get = parseGetTaskRequest({ id: route.id, historyLength: query.get('historyLength') ?? undefined });
-      const scope = await ctx.resolveScope(req, route.tenant);
+      const scope = await ctx.resolveScope(req, route.tenant, undefined, REST_METHODS[route.op]);
       return reply(await ops.getTask({ scope, gone }, get.id, get.historyLength));
     }
     case 'list': {
       const list = parseListTasksRequest(Object.fromEntries(query.entries()));
-      const scope = await ctx.resolveScope(req, route.tenant);
+      const scope = await ctx.resolveScope(req, route.tenant, undefined, REST_METHODS[route.op]);
       return reply(await ops.listTasks({ scope, gone }, list));
     }
     case 'cancel': {
-      const scope = await ctx.resolveScope(req, route.tenant);
+      const scope = await ctx.resolveScope(req, route.tenant, undefined, REST_METHODS[route.op]);
       return reply(await ops.cancelTask({ scope, gone }, route.id!));
     }
     case 'subscribe': {
-      const scope = await ctx.resolveScope(req, route.tenant);
+      const scope = await ctx.resolveScope(req, route.tenant, undefined, REST_METHODS[route.op]);
       const after = lastEventId(req);
       return stream(ctx, res, (sink) => ops.subscribe({ scope, gone }, route.id!, after, sink));
     }
     case 'extendedCard': {
-      const scope = await ctx.resolveScope(req, route.tenant);
+      const scope = await ctx.resolveScope(req, route.tenant, undefined, REST_METHODS[route.op]);
       return reply(await ops.extendedCard({ scope, gone }));
     }
     case 'pushCreate': {
-      const scope = await ctx.resolveScope(req, route.tenant);
+      const scope = await ctx.resolveScope(req, route.tenant, undefined, REST_METHODS[route.op]);
       const push = ops.push();
       const cfg = parsePushConfig(await readJson(ctx, req), 'body', route.id);
       return reply(await push.create(scope.tenant, cfg));
     }
     case 'pushList': {
-      const scope = await ctx.resolveScope(req, route.tenant);
+      const scope = await ctx.resolveScope(req, route.tenant, undefined, REST_METHODS[route.op]);
       return reply(await ops.push().list(scope.tenant, route.id!));
     }
     case 'pushGet': {
-      const scope = await ctx.resolveScope(req, route.tenant);
+      const scope = await ctx.resolveScope(req, route.tenant, undefined, REST_METHODS[route.op]);
       return reply(await ops.push().get(scope.tenant, route.id!, route.configId!));
     }
     case 'pushDelete': {
-      const scope = await ctx.resolveScope(req, route.tenant);
+      const scope = await ctx.resolveScope(req, route.tenant, undefined, REST_METHODS[route.op]);
       await ops.push().delete(scope.tenant, route.id!, route.configId!);
       res.writeHead(204).end();
       return;

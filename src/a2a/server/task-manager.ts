@@ -55,7 +55,7 @@ export interface TaskManagerOptions {
   /** Delivers task events to webhooks; absent when push notifications are off. */
   notifier?: PushNotifier;
   /** SSRF guard for webhook URLs. */
-  allowPushUrl?: (url: URL) => boolean;
+  allowPushUrl?: (url: URL) => boolean | Promise<boolean>;
   /** How often a task run by another process (same store) is polled for subscribers and blocking waits. Default 250 ms. */
   pollMs?: number;
 }
@@ -114,7 +114,7 @@ export class TaskManager {
   private readonly encode: (p: unknown) => Part[];
   private readonly onError: (error: unknown, fields: Record<string, unknown>) => void;
   private readonly notifier: PushNotifier | undefined;
-  private readonly allowPushUrl: ((url: URL) => boolean) | undefined;
+  private readonly allowPushUrl: ((url: URL) => boolean | Promise<boolean>) | undefined;
   private readonly watchdog = new RoundWatchdog();
   private readonly pollMs: number;
 
@@ -162,7 +162,7 @@ export class TaskManager {
     const initialPush = req.configuration?.taskPushNotificationConfig;
     if (initialPush) {
       if (!this.notifier) throw new A2AProtocolError('PUSH_NOTIFICATION_NOT_SUPPORTED');
-      metadata[PUSH_METADATA] = [this.storedConfig(initialPush)];
+      metadata[PUSH_METADATA] = [await this.storedConfig(initialPush)];
     }
     const record: TaskRecord = {
       id: taskId,
@@ -370,8 +370,8 @@ export class TaskManager {
     });
   }
 
-  private storedConfig(cfg: TaskPushNotificationConfig): StoredPushConfig {
-    if (this.allowPushUrl && !this.allowPushUrl(new URL(cfg.url))) throw invalidParams('configuration.taskPushNotificationConfig.url', 'is not an allowed webhook URL');
+  private async storedConfig(cfg: TaskPushNotificationConfig): Promise<StoredPushConfig> {
+    if (this.allowPushUrl && !(await this.allowPushUrl(new URL(cfg.url)))) throw invalidParams('configuration.taskPushNotificationConfig.url', 'is not an allowed webhook URL');
     const stored: StoredPushConfig = { id: cfg.id || nextId('push'), url: cfg.url };
     if (cfg.token) stored.token = cfg.token;
     if (cfg.authentication) stored.authentication = cfg.authentication;
