@@ -13,3 +13,4 @@ export { observabilityFromEnv, type EnvObservability } from './from-env.js';
 export { parsePrometheusText, sumSamples, type PromSample } from './prom-text.js';
 export { joinCallerTrace } from './join-caller.js';
 export { redisBusLag, type BusLagSample, type BusLagSource, type RedisBusLike } from './bus-lag.js';
+export { otelIdsOf } from './trace-ids.js';
