@@ -11,16 +11,22 @@ function digest(traceId: string): Buffer {
   return createHash('sha256').update(`penguiflow:${traceId}`).digest();
 }
 
+/** Both derived ids from one digest: `traceId` (OTel trace id) and `spanId` (the root span's id). */
+export function otelIdsOf(traceId: string): { traceId: string; spanId: string } {
+  const d = digest(traceId);
+  const t = d.toString('hex', 0, 16);
+  const s = d.toString('hex', 16, 24);
+  return { traceId: /^0+$/.test(t) ? '00000000000000000000000000000001' : t, spanId: /^0+$/.test(s) ? '0000000000000001' : s };
+}
+
 /** 32 lower-case hex chars: the first 16 bytes of SHA-256 of the trace id (never all zero). */
 export function otelTraceIdOf(traceId: string): string {
-  const hex = digest(traceId).subarray(0, 16).toString('hex');
-  return /^0+$/.test(hex) ? '00000000000000000000000000000001' : hex;
+  return otelIdsOf(traceId).traceId;
 }
 
 /** 16 lower-case hex chars: the id of the trace's root span (bytes 16..24 of the same digest). */
 export function rootSpanIdOf(traceId: string): string {
-  const hex = digest(traceId).subarray(16, 24).toString('hex');
-  return /^0+$/.test(hex) ? '0000000000000001' : hex;
+  return otelIdsOf(traceId).spanId;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace as otel, TraceFlags, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import type { FlowEvent, FlowMiddleware } from '../core/events.js';
-import { otelTraceIdOf, parseTraceparent, rootSpanIdOf, withPinnedIds } from './trace-ids.js';
+import { otelIdsOf, otelTraceIdOf, parseTraceparent, rootSpanIdOf, withPinnedIds } from './trace-ids.js';
 
 export interface TracingOptions {
   /** Default: `trace.getTracer('penguiflow')` from the global provider. */
@@ -67,10 +67,6 @@ function remoteContext(traceId: string, spanId: string): Context {
   return otel.setSpanContext(ROOT_CONTEXT, { traceId, spanId, traceFlags: TraceFlags.SAMPLED, isRemote: true });
 }
 
-/** The OTel trace id a penguiflow trace maps to in this process (adopted or derived). */
-function otelIdOf(traceId: string): string {
-  return adopted.get(traceId)?.otelTraceId ?? otelTraceIdOf(traceId);
-}
 
 /**
  * OpenTelemetry spans from FlowEvents: a root span per trace (in the process
@@ -102,7 +98,8 @@ export function createTracing(options: TracingOptions = {}): Tracing {
   const parentOf = (traceId: string): Context => {
     const root = roots.get(traceId);
     if (root) return otel.setSpan(ROOT_CONTEXT, root);
-    return remoteContext(otelIdOf(traceId), rootSpanIdOf(traceId));
+    const ids = otelIdsOf(traceId);
+    return remoteContext(adopted.get(traceId)?.otelTraceId ?? ids.traceId, ids.spanId);
   };
 
   const common = (e: FlowEvent) => {
@@ -118,7 +115,8 @@ export function createTracing(options: TracingOptions = {}): Tracing {
     if (roots.has(e.traceId) || e.extra?.worker !== undefined) return;
     const a = adopted.get(e.traceId);
     const parent = a ? remoteContext(a.otelTraceId, a.parentSpanId) : ROOT_CONTEXT;
-    const span = withPinnedIds({ ...(a ? {} : { traceId: otelTraceIdOf(e.traceId) }), spanId: rootSpanIdOf(e.traceId) }, () =>
+    const ids = otelIdsOf(e.traceId);
+    const span = withPinnedIds({ ...(a ? {} : { traceId: ids.traceId }), spanId: ids.spanId }, () =>
       tracer.startSpan(`trace ${e.flow}`, { root: !a, kind: SpanKind.INTERNAL, startTime: e.ts, attributes: { 'penguiflow.flow': e.flow, 'penguiflow.trace_id': e.traceId, 'penguiflow.tenant': e.tenant } }, parent),
     );
     roots.set(e.traceId, span);
