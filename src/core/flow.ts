@@ -409,7 +409,7 @@ export class Flow implements RunnerHost, ControllerHost {
     if (dropped > 0) this.event('trace_cancel_drop', trace, undefined, { extra: { dropped } });
     const reason = new TraceCancelledError(`Trace ${traceId} was cancelled`, { details: { traceId } });
     this.deliver(trace, { kind: 'error', error: reason });
-    for (const hook of [...trace.cancelHooks]) hook(reason);
+    trace.fireCancel(reason);
     if (trace.remote !== undefined) {
       // Workers are told to drop and abort the trace; their late replies are ignored.
       for (const id of trace.remote.keys()) this.remote?.untrack(id);

@@ -26,8 +26,9 @@ export interface Reader {
  * a round is stale for later readers.
  */
 export class Mailbox {
-  private entries: MailboxEntry[] = [];
-  private readers: Reader[] = [];
+  // Created on first use: most traces hand their one result straight to a waiting fetch.
+  private entries: MailboxEntry[] | undefined;
+  private readers: Reader[] | undefined;
   rounds = 0;
   consumedRound = 0;
   /** The trace's state while it has work queued or running. */
@@ -40,33 +41,34 @@ export class Mailbox {
   ) {}
 
   push(entry: MailboxEntry): void {
-    const reader = this.readers[0];
+    const reader = this.readers?.[0];
     if (reader !== undefined) {
       // The first reader sees the entry; a fetch passes over chunks and stale end markers.
       if (reader.offer(entry, this)) {
-        this.readers.shift();
+        this.readers!.shift();
         if (this.isDisposable) this.onDisposable(this);
       }
       return;
     }
-    if (entry.output !== null || entry.round > this.consumedRound) this.entries.push(entry);
+    if (entry.output !== null || entry.round > this.consumedRound) (this.entries ??= []).push(entry);
   }
 
   /** Serves `reader` from queued entries, then parks it until more arrive. */
   read(reader: Reader): void {
-    while (this.entries.length > 0) {
-      if (reader.offer(this.entries.shift()!, this)) {
+    const entries = this.entries;
+    while (entries !== undefined && entries.length > 0) {
+      if (reader.offer(entries.shift()!, this)) {
         if (this.isDisposable) this.onDisposable(this);
         return;
       }
     }
-    this.readers.push(reader);
+    (this.readers ??= []).push(reader);
   }
 
   /** Withdraws a reader that gave up (abort, timeout). */
   forget(reader: Reader): void {
-    const i = this.readers.indexOf(reader);
-    if (i >= 0) this.readers.splice(i, 1);
+    const i = this.readers?.indexOf(reader) ?? -1;
+    if (i >= 0) this.readers!.splice(i, 1);
     if (this.isDisposable) this.onDisposable(this);
   }
 
@@ -77,6 +79,6 @@ export class Mailbox {
 
   /** Nothing queued, nobody waiting, no work running: the flow may forget this mailbox. */
   get isDisposable(): boolean {
-    return this.active === undefined && this.entries.length === 0 && this.readers.length === 0;
+    return this.active === undefined && (this.entries === undefined || this.entries.length === 0) && (this.readers === undefined || this.readers.length === 0);
   }
 }

@@ -157,14 +157,14 @@ export class NodeRunner {
   private async sleepUnlessCancelled(ms: number, trace: TraceState): Promise<boolean> {
     const controller = new AbortController();
     const hook = (reason: Error) => controller.abort(reason);
-    trace.cancelHooks.add(hook);
+    trace.onCancel(hook);
     try {
       await sleep(ms, controller.signal);
       return true;
     } catch {
       return false;
     } finally {
-      trace.cancelHooks.delete(hook);
+      trace.offCancel(hook);
     }
   }
 
@@ -190,11 +190,11 @@ export class NodeRunner {
         if (settled) return;
         settled = true;
         if (timer !== undefined) clearTimeout(timer);
-        trace.cancelHooks.delete(abandon);
+        trace.offCancel(abandon);
         ctx.abort(reason);
         reject(reason);
       };
-      trace.cancelHooks.add(abandon);
+      trace.onCancel(abandon);
       if (timeoutMs !== undefined || deadline !== undefined) {
         const untilDeadline = deadline === undefined ? Infinity : deadline - Date.now();
         const byDeadline = untilDeadline < (timeoutMs ?? Infinity);
@@ -217,14 +217,14 @@ export class NodeRunner {
           if (settled) return;
           settled = true;
           if (timer !== undefined) clearTimeout(timer);
-          trace.cancelHooks.delete(abandon);
+          trace.offCancel(abandon);
           resolve(value);
         },
         (error: unknown) => {
           if (settled) return;
           settled = true;
           if (timer !== undefined) clearTimeout(timer);
-          trace.cancelHooks.delete(abandon);
+          trace.offCancel(abandon);
           reject(error);
         },
       );

@@ -193,8 +193,7 @@ export class Worker implements RunnerHost {
     for (const [id, expiry] of this.cancelled) if (expiry < now) this.cancelled.delete(id);
     const reason = new PenguiflowError('TRACE_CANCELLED', `Trace ${command.traceId} was cancelled`);
     for (const trace of this.inflight.get(command.traceId) ?? []) {
-      trace.cancelled = true;
-      for (const hook of [...trace.cancelHooks]) hook(reason);
+      trace.fireCancel(reason);
     }
   }
 
