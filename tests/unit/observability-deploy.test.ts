@@ -4,7 +4,8 @@
  * agree with the code: probe paths are ops routes, ports line up, secrets are
  * references, containers run as non-root.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ScaledObject, TriggerAuthentication } from '@kubernetes-models/keda/keda.sh/v1alpha1';
 import { Deployment } from 'kubernetes-models/apps/v1';
@@ -47,8 +48,14 @@ describe('deploy/ manifests', () => {
     expect(docs.length).toBeGreaterThanOrEqual(9);
     for (const doc of docs) {
       if (doc.kind === 'Kustomization') {
+        // kustomize loads files only from the kustomization's own folder; other folders are referenced whole
         const dir = path.dirname(path.join(DEPLOY, doc.file));
-        for (const r of doc.resources as string[]) expect(statSync(path.join(dir, r)).isFile(), `${doc.file} → ${r}`).toBe(true);
+        for (const r of doc.resources as string[]) {
+          const target = path.join(dir, r);
+          expect(existsSync(target), `${doc.file} → ${r}`).toBe(true);
+          if (statSync(target).isFile()) expect(r.includes('/'), `${doc.file} → ${r} must be in its folder`).toBe(false);
+          else expect(existsSync(path.join(target, 'kustomization.yaml')), `${doc.file} → ${r}/kustomization.yaml`).toBe(true);
+        }
         continue;
       }
       const make = VALIDATORS[doc.kind];
@@ -122,10 +129,17 @@ describe('deploy/ manifests', () => {
     expect(server.spec.template.metadata.labels).toMatchObject(svc.spec.selector);
     expect(Object.entries(svc.spec.selector).every(([k, v]) => worker.spec.template.metadata.labels[k] !== v || k !== 'app.kubernetes.io/name')).toBe(true);
     // both autoscalers are never applied together
-    const base = docs.find((d) => d.kind === 'Kustomization' && d.file === 'k8s/kustomization.yaml')!;
-    const keda = docs.find((d) => d.kind === 'Kustomization' && d.file === 'k8s/keda/kustomization.yaml')!;
-    expect(base.resources).toContain('worker-hpa.yaml');
-    expect(keda.resources).not.toContain('../worker-hpa.yaml');
+    const hpaVariant = docs.find((d) => d.kind === 'Kustomization' && d.file === 'k8s/kustomization.yaml')!;
+    const kedaVariant = docs.find((d) => d.kind === 'Kustomization' && d.file === 'k8s/keda/kustomization.yaml')!;
+    expect(hpaVariant.resources).toEqual(['base', 'worker-hpa.yaml']);
+    expect(kedaVariant.resources).toEqual(['../base', 'scaledobject.yaml']);
+  });
+
+  const kubectl = ['/usr/bin/kubectl', '/usr/local/bin/kubectl'].find((p) => existsSync(p));
+  it.skipIf(!kubectl)('kubectl kustomize builds both variants (when kubectl is installed)', () => {
+    const kinds = (dir: string) => execFileSync(kubectl!, ['kustomize', path.join(DEPLOY, dir)], { encoding: 'utf8' }).match(/^kind: \S+/gm)!.sort();
+    expect(kinds('k8s')).toEqual(['kind: ConfigMap', 'kind: Deployment', 'kind: Deployment', 'kind: HorizontalPodAutoscaler', 'kind: Service']);
+    expect(kinds('k8s/keda')).toEqual(['kind: ConfigMap', 'kind: Deployment', 'kind: Deployment', 'kind: ScaledObject', 'kind: Service', 'kind: TriggerAuthentication']);
   });
 
   it('the Dockerfile is multi-stage and runs as a non-root user', () => {
