@@ -48,7 +48,7 @@ tbody tr { cursor:pointer; } tbody tr:hover { background:#eef3fb; } tbody tr.sel
 .vline { position:absolute; top:0; bottom:0; width:0; border-left:2px solid var(--cancel); pointer-events:none; }
 .vline.complete { border-left:1px dashed var(--muted); }
 .vline-label.flip { transform:translateX(-100%); padding:0 4px 0 0; }
-.vline-label { position:absolute; top:-2px; font-size:11px; color:var(--cancel); padding-left:4px; white-space:nowrap; cursor:pointer; }
+.vline-label { position:absolute; top:31px; font-size:11px; line-height:14px; color:var(--cancel); padding:0 4px; white-space:nowrap; cursor:pointer; background:rgba(251,251,250,.92); border-radius:3px; font-weight:600; }
 #gantt { position:relative; }
 #gantt .overlay { position:absolute; top:0; bottom:0; left:200px; right:0; pointer-events:none; }
 #gantt .overlay .vline-label { pointer-events:auto; }
