@@ -3,6 +3,7 @@
  * is one connected OpenTelemetry span tree: the controller, each worker
  * process and the agent export their spans separately (in-memory exporters),
  * and the spans link up by the ids derived from the penguiflow trace id.
+ * Each worker process also serves its own /metrics and /readyz.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,7 +16,7 @@ import { createA2AClient, createA2AServer, type A2AServer } from '../../src/a2a/
 import { InMemoryStateStore } from '../../src/adapters/memory/index.js';
 import { openMessageBus } from '../../src/distributed/index.js';
 import { createFlow, message, node, sleep, type ConsumableBus, type Flow, type Message } from '../../src/index.js';
-import { createTracing, joinCallerTrace, otelTraceIdOf, PenguiflowIdGenerator, rootSpanIdOf } from '../../src/observability/index.js';
+import { createTracing, joinCallerTrace, otelTraceIdOf, parsePrometheusText, PenguiflowIdGenerator, rootSpanIdOf, sumSamples } from '../../src/observability/index.js';
 import { remoteNode } from '../../src/remote/index.js';
 import { serviceUrl } from '../helpers/services.js';
 import { ROOT } from '../helpers/spawn.js';
@@ -50,17 +51,22 @@ export default (ask = node('ask', (m) => m.payload), middlewares = []) => {
 /** A worker process: runWorker with the tracing middleware; prints its spans as JSON on SIGTERM. */
 const WORKER = (flowFile: string, busUrl: string, nodeName: string) => `
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-const { createTracing, PenguiflowIdGenerator } = await import(${JSON.stringify(src('src/observability/index.ts'))});
+const { createTracing, PenguiflowIdGenerator, observabilityFromEnv } = await import(${JSON.stringify(src('src/observability/index.ts'))});
 const { runWorker, openMessageBus } = await import(${JSON.stringify(src('src/distributed/index.ts'))});
 const { default: make } = await import(${JSON.stringify(pathToFileURL(flowFile).href)});
 const exporter = new InMemorySpanExporter();
 const provider = new BasicTracerProvider({ idGenerator: new PenguiflowIdGenerator(), spanProcessors: [new SimpleSpanProcessor(exporter)] });
 const tracing = createTracing({ tracer: provider.getTracer('worker') });
 const bus = await openMessageBus(${JSON.stringify(busUrl)});
-const worker = await runWorker({ flow: make(), bus, nodes: [${JSON.stringify(nodeName)}], middlewares: [tracing.middleware], leaseMs: 5000, workerId: 'w-${nodeName}-' + process.pid });
+const flow = make();
+// metrics + /metrics /healthz /readyz on a free port, the way the worker CLI can switch them on
+const obs = await observabilityFromEnv({ bus, topics: [flow.name + '.' + ${JSON.stringify(nodeName)}], env: { PENGUIFLOW_METRICS_PORT: '0', PENGUIFLOW_METRICS_HOST: '127.0.0.1' } });
+const worker = await runWorker({ flow, bus, nodes: [${JSON.stringify(nodeName)}], middlewares: [tracing.middleware, ...obs.middlewares], leaseMs: 5000, workerId: 'w-${nodeName}-' + process.pid });
+process.stdout.write('ops ' + obs.ops.url + '\\n');
 process.stdout.write('ready\\n');
 process.once('SIGTERM', async () => {
   await worker.stop();
+  await obs.close();
   await bus.close();
   const spans = exporter.getFinishedSpans().map((s) => ({ name: s.name, traceId: s.spanContext().traceId, spanId: s.spanContext().spanId, parent: s.parentSpanContext?.spanId, attributes: s.attributes, process: String(process.pid) }));
   process.stdout.write('SPANS ' + JSON.stringify(spans) + '\\n', () => process.exit(0));
@@ -84,7 +90,8 @@ function startWorker(flowFile: string, busUrl: string, nodeName: string, env: No
     if (!line) throw new Error(`worker ${nodeName} printed no spans: ${out}`);
     return JSON.parse(line.slice(6)) as SpanRow[];
   };
-  return { child, ready, spans };
+  const opsUrl = () => /ops (http:\/\/\S+)/.exec(out)?.[1];
+  return { child, ready, spans, opsUrl };
 }
 
 describe.skipIf(!redis)('one span tree across two worker processes and a remote agent (Redis)', () => {
@@ -140,6 +147,19 @@ describe.skipIf(!redis)('one span tree across two worker processes and a remote 
     expect(out.payload).toBe('question fetched ranked answered');
     await sleep(100);
     const local: SpanRow[] = exporter.getFinishedSpans().map((s) => ({ name: s.name, traceId: s.spanContext().traceId, spanId: s.spanContext().spanId, parent: s.parentSpanContext?.spanId, attributes: s.attributes, process: 'controller+agent' }));
+    // every worker process serves its own /metrics: the retry and the error happened on the fetch worker only
+    const [fetchWorker, rankWorker] = workers as [ReturnType<typeof startWorker>, ReturnType<typeof startWorker>];
+    const scrape = async (w: ReturnType<typeof startWorker>) => parsePrometheusText(await (await fetch(`${w.opsUrl()!}/metrics`)).text());
+    const fm = await scrape(fetchWorker);
+    const rm = await scrape(rankWorker);
+    expect(sumSamples(fm, 'penguiflow_node_retries_total', { flow: tag, node: 'fetch' })).toBe(1);
+    expect(sumSamples(fm, 'penguiflow_node_errors_total', { node: 'fetch' })).toBe(1);
+    expect(sumSamples(fm, 'penguiflow_node_success_total', { node: 'fetch' })).toBe(1);
+    expect(sumSamples(fm, 'penguiflow_node_success_total', { node: 'rank' })).toBe(0);
+    expect(sumSamples(rm, 'penguiflow_node_success_total', { node: 'rank' })).toBe(1);
+    expect(sumSamples(rm, 'penguiflow_bus_pending', { topic: `${tag}.rank` })).toBe(0);
+    expect((await fetch(`${rankWorker.opsUrl()!}/readyz`)).status).toBe(200);
+
     const remote = (await Promise.all(workers.map((w) => w.spans()))).flat();
     const spans = [...local, ...remote].filter((s) => s.traceId === otelTraceIdOf(msg.traceId));
 
