@@ -17,6 +17,12 @@ export interface UiServerOptions {
   pollMs?: number;
   /** Events of one trace read at most. Default 50,000. */
   maxEvents?: number;
+  /**
+   * Host names (without port) the `Host` header may carry. Default: `localhost`, `127.0.0.1`, `[::1]` and `host`
+   * itself; any when listening on 0.0.0.0 / `::`. Guards a local viewer against DNS rebinding (a web page that
+   * points its own name at 127.0.0.1 to read the API).
+   */
+  allowedHosts?: string[];
 }
 
 export interface UiServer {
@@ -102,7 +108,16 @@ export async function createUiServer(options: UiServerOptions): Promise<UiServer
     void tick();
   };
 
+  const bind = options.host ?? '127.0.0.1';
+  const allowed = options.allowedHosts ?? (bind === '0.0.0.0' || bind === '::' ? undefined : ['localhost', '127.0.0.1', '[::1]', bind.includes(':') ? `[${bind}]` : bind]);
+  const hostAllowed = (req: IncomingMessage) => {
+    if (allowed === undefined) return true;
+    const name = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase();
+    return allowed.includes(name);
+  };
+
   const route = async (req: IncomingMessage, res: ServerResponse) => {
+    if (!hostAllowed(req)) return send(res, 421, 'text/plain; charset=utf-8', 'unexpected Host header\n');
     const url = new URL(req.url ?? '/', 'http://ui');
     const path = url.pathname;
     if (req.method !== 'GET') return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');

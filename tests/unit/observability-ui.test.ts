@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InMemoryStateStore } from '../../src/adapters/memory/index.js';
 import { createFlow, message, node, sleep, type FlowEvent, type Message } from '../../src/index.js';
@@ -75,6 +76,22 @@ describe('ui server', () => {
     expect(timeline.lanes[0]!.node).toBe('<img src=x onerror=alert(1)>');
     expect((await fetch(`${ui.url}/api/traces/${a.traceId}?tenant=globex`)).status).toBe(404); // tenant-scoped read
     expect((await fetch(`${ui.url}/api/traces/nope`)).status).toBe(404);
+  });
+
+  it('refuses a Host header it does not serve (DNS rebinding)', async () => {
+    const ui = await createUiServer({ store: new InMemoryStateStore(), port: 0 });
+    servers.push(ui);
+    const { port } = new URL(ui.url);
+    const get = (host: string) =>
+      new Promise<number>((resolve, reject) => {
+        http.get({ host: '127.0.0.1', port, path: '/api/traces', headers: { host } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        }).on('error', reject);
+      });
+    expect(await get(`127.0.0.1:${port}`)).toBe(200);
+    expect(await get(`localhost:${port}`)).toBe(200);
+    expect(await get(`evil.example:${port}`)).toBe(421);
   });
 
   it('streams a timeline over SSE and ends once the trace is complete', async () => {
