@@ -25,12 +25,14 @@ if (!hasChromium) {
   console.warn(`\n!!! ${CHROMIUM} not found: the browser tests of the trace viewer are SKIPPED. Install it with .ci/install-chromium.sh\n`);
 }
 
-const SHOTS = path.join(ROOT, 'docs/images');
+// UPDATE_SCREENSHOTS=1 refreshes docs/images; otherwise they go to the test's temp folder (the tree stays clean).
+const SHOTS_TO_DOCS = process.env.UPDATE_SCREENSHOTS === '1';
 const EVIL = '<script>alert(1)</script>';
 
 describe.skipIf(!hasChromium)('trace viewer in headless Chromium', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'pf-ui-'));
   const db = path.join(dir, 'state.db');
+  const SHOTS = SHOTS_TO_DOCS ? path.join(ROOT, 'docs/images') : dir;
   let writer: SqliteStateStore;
   let reader: SqliteStateStore;
   let flow: Flow;
