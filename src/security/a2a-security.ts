@@ -19,8 +19,8 @@ export interface A2ASecurityOptions {
 
 /** Spread into `createA2AServer` options (`auth`, `authorize`) and into `card` (`card`). */
 export interface A2ASecurity {
-  auth(req: IncomingMessage): Promise<A2APrincipal>;
-  authorize(request: A2AAuthorizeRequest): Promise<void>;
+  readonly auth: (req: IncomingMessage) => Promise<A2APrincipal>;
+  readonly authorize: (request: A2AAuthorizeRequest) => Promise<void>;
   /** `securitySchemes` and `securityRequirements` for the card options. */
   readonly card: { securitySchemes: Record<string, unknown>; securityRequirements: unknown[] };
 }
