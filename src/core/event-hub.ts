@@ -21,12 +21,12 @@ export interface EventCounters {
 export class EventHub {
   readonly counters: EventCounters = { storeErrors: 0, busErrors: 0, middlewareErrors: 0 };
   readonly recorder: EventRecorder | undefined;
-  readonly listening: boolean;
+  listening: boolean;
   private lastDurable: Promise<void> | undefined;
 
   constructor(
     private readonly flow: string,
-    private readonly middlewares: readonly FlowMiddleware[],
+    private readonly middlewares: FlowMiddleware[],
     store: StateStore | undefined,
     recorder: RecorderOptions | undefined,
     /** Merged into every event's `extra` (e.g. `{ worker: id }`). */
@@ -34,6 +34,12 @@ export class EventHub {
   ) {
     this.recorder = store === undefined ? undefined : new EventRecorder(store, recorder ?? {}, (error, lost) => this.storeError(error, lost));
     this.listening = middlewares.length > 0 || this.recorder !== undefined;
+  }
+
+  /** Adds a middleware (before the flow runs). */
+  use(middleware: FlowMiddleware): void {
+    this.middlewares.push(middleware);
+    this.listening = true;
   }
 
   emit(type: FlowEventType, trace: { traceId: string; tenant: string }, node?: string, fields?: EventFields): void {

@@ -89,7 +89,7 @@ export class Flow implements RunnerHost, ControllerHost {
   private readonly recorder: EventRecorder | undefined;
   private readonly bus: MessageBus | undefined;
   private readonly maxRetainedTraces: number;
-  /** @internal */ readonly listening: boolean;
+  /** @internal */ listening: boolean;
   private workers: Promise<void>[] = [];
   private drainWaiters: (() => void)[] = [];
   private busInflight = 0;
@@ -153,6 +153,17 @@ export class Flow implements RunnerHost, ControllerHost {
       const queue = this.queues.get(name)!;
       for (let i = 0; i < runner.concurrency; i++) this.workers.push(this.work(runner, queue));
     }
+  }
+
+  /**
+   * Adds a middleware to a flow built elsewhere (e.g. loaded from a module by
+   * `penguiflow serve`), before `run()`.
+   */
+  use(middleware: FlowMiddleware): this {
+    if (this.state !== 'created') throw new FlowStateError('use() must come before run()');
+    this.events.use(middleware);
+    this.listening = true;
+    return this;
   }
 
   /** Resolves once the flow can take messages (its distributed reply channel is subscribed). */
@@ -332,6 +343,11 @@ export class Flow implements RunnerHost, ControllerHost {
         this.busInflight--;
         if (this.busInflight < MAX_BUS_INFLIGHT) this.busWaiters.shift()?.();
       });
+  }
+
+  /** @internal */
+  queueDepth(node: string): number | undefined {
+    return this.queues.get(node)?.size;
   }
 
   /** @internal Bounds copies in flight to a slow bus. */

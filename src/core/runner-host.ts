@@ -24,6 +24,8 @@ export interface RunnerHost {
   deliver(trace: TraceState, output: FlowOutput): void;
   /** Sends a message along an edge; a promise only when it must wait. */
   enqueue(target: string, msg: Message, trace: TraceState, source: string | undefined): Promise<void> | undefined;
+  /** Messages waiting in `node`'s input queue, when the host holds that queue. */
+  queueDepth(node: string): number | undefined;
   /** A promise while the host wants producers to slow down. */
   backpressure(): Promise<void> | undefined;
   /** In sync durability: resolves once every event so far is committed. */

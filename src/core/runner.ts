@@ -83,7 +83,13 @@ export class NodeRunner {
       for (let attempt = 0; ; attempt++) {
         const started = flow.listening ? performance.now() : 0;
         if (flow.listening) {
-          flow.event('node_start', trace, name, { messageId: msg.id, attempt, tracePending: trace.pending, traceInflight: trace.inflight });
+          flow.event('node_start', trace, name, {
+            messageId: msg.id,
+            attempt,
+            tracePending: trace.pending,
+            traceInflight: trace.inflight,
+            queueDepthIn: flow.queueDepth(name),
+          });
         }
         const ctx = new NodeContextImpl(flow, this, msg, trace, attempt);
         try {

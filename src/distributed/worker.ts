@@ -109,7 +109,7 @@ export class Worker implements RunnerHost {
       if (!this.flow.graph.nodes.has(name)) throw new UnknownNodeError(`The flow has no node named "${name}"`);
       if (!this.flow.distributedNodes.has(name)) throw new InvalidOptionsError(`Node "${name}" is not distributed in this flow`);
     }
-    this.events = new EventHub(this.flow.name, options.middlewares ?? [], this.store, options.recorder, { worker: this.id });
+    this.events = new EventHub(this.flow.name, [...(options.middlewares ?? [])], this.store, options.recorder, { worker: this.id });
   }
 
   get name(): string {
@@ -210,7 +210,10 @@ export class Worker implements RunnerHost {
     const replyTo = envelope.attributes?.replyTo;
     const round = Number(envelope.attributes?.round ?? 0);
     if (replyTo === undefined) throw new InvalidOptionsError('A work envelope without attributes.replyTo cannot be answered');
-    if (delivery.deliveryCount > 1) this.stats.redelivered++;
+    if (delivery.deliveryCount > 1) {
+      this.stats.redelivered++;
+      this.event('bus_redelivery', { traceId: msg.traceId, tenant: msg.headers.tenant }, node, { messageId: msg.id, extra: { deliveryCount: delivery.deliveryCount } });
+    }
     const doneKey = `done:${this.flow.name}:${node}:${msg.id}`;
     const trace = new DeliveryTrace(msg.traceId, msg.headers.tenant, round, replyTo);
 
@@ -267,6 +270,7 @@ export class Worker implements RunnerHost {
     this.stats.processed++;
     if (redeliver) {
       this.stats.failed++;
+      this.event('bus_dead_letter', trace, node, { messageId: msg.id, error: error.toJSON(), extra: { deliveryCount: delivery.deliveryCount } });
       throw error; // last delivery: the controller has the error, the bus dead-letters the message
     }
   }
@@ -371,6 +375,10 @@ export class Worker implements RunnerHost {
     if (this.flow.distributedNodes.has(target)) t.forwarded.push({ target, message: msg });
     else t.outputs.push({ target, message: msg });
     return undefined;
+  }
+
+  queueDepth(): undefined {
+    return undefined; // the broker holds this node's queue (see the bus lag metrics)
   }
 
   backpressure(): undefined {

@@ -12,23 +12,8 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createSqliteStateStore } from '../../src/adapters/sqlite/index.js';
 import { registerMetrics } from '../../src/cli/commands/metrics.js';
 import { buildDemoFlow, runDemoTraces } from '../../src/cli/demo/local-flow.js';
-import type * as Penguiflow from '../../src/index.js';
-import type { FlowMiddleware, StoredEvent } from '../../src/index.js';
+import type { StoredEvent } from '../../src/index.js';
 import { createMetrics, parsePrometheusText, serveOps, sumSamples } from '../../src/observability/index.js';
-
-// buildDemoFlow takes no middlewares: add ours to the options of the flows it creates.
-const injected = vi.hoisted(() => ({ middlewares: [] as FlowMiddleware[] }));
-vi.mock('../../src/index.js', async (importOriginal) => {
-  const mod = await importOriginal<typeof Penguiflow>();
-  return {
-    ...mod,
-    createFlow: (...args: Parameters<typeof mod.createFlow>) => {
-      const last = args.at(-1) as { middlewares?: FlowMiddleware[]; stateStore?: unknown } | undefined;
-      if (last && typeof last === 'object' && 'stateStore' in last) last.middlewares = [...(last.middlewares ?? []), ...injected.middlewares];
-      return mod.createFlow(...args);
-    },
-  };
-});
 
 const dir = mkdtempSync(path.join(tmpdir(), 'pf-obs-metrics-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -38,8 +23,7 @@ describe('metrics match the store after the demo flow', () => {
     const db = path.join(dir, 'state.db');
     const store = createSqliteStateStore({ path: db });
     const metrics = createMetrics();
-    injected.middlewares = [metrics.middleware];
-    const flow = buildDemoFlow(store);
+    const flow = buildDemoFlow(store, [metrics.middleware]);
     flow.run();
     await runDemoTraces(flow, 'demo', () => undefined);
     await flow.stop();

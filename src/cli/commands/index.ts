@@ -7,6 +7,8 @@ import { registerPrune } from './prune.js';
 import { registerReplay } from './replay.js';
 import { registerServe } from './serve.js';
 import { registerTraces } from './traces.js';
+import { registerUi } from './ui.js';
+import { registerMetrics } from './metrics.js';
 import { registerWorker } from './worker.js';
 import { registerWorkers } from './workers.js';
 
@@ -22,4 +24,6 @@ export function registerCommands(program: Command): void {
   registerWorker(program);
   registerWorkers(program);
   registerDlq(program);
+  registerUi(program);
+  registerMetrics(program);
 }

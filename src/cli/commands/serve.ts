@@ -2,6 +2,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
 import { createA2AServer, type A2ACardOptions } from '../../a2a/index.js';
+import { opsFromEnv } from '../ops-from-env.js';
 import { loadFlow } from '../load-flow.js';
 import { action, print, storeUrlOf, type StoreCliOptions } from '../store-cli.js';
 import { openStateStore } from '../../adapters/store-url.js';
@@ -42,8 +43,13 @@ export function register(program: Command): void {
         const name = options.name ?? mod.card?.name ?? path.basename(file).replace(/\.[^.]+$/, '');
         const card: A2ACardOptions = { description: options.description ?? mod.card?.description ?? `penguiflow agent ${name}`, ...mod.card, name };
         const store = await openStateStore(storeUrlOf(options));
-        if (!flow.isRunning) flow.run();
-        const server = createA2AServer({ flow, store, card, ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}), ...(options.push ? { push: { enabled: true } } : {}) });
+        // PENGUIFLOW_METRICS_PORT serves /metrics, /healthz, /readyz; PENGUIFLOW_TRACING=1 exports spans.
+        const obs = await opsFromEnv({ store });
+        if (!flow.isRunning) {
+          for (const middleware of obs.middlewares) flow.use(middleware);
+          flow.run();
+        }
+        const server = createA2AServer({ flow: obs.wrap(flow), store, card, ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}), ...(options.push ? { push: { enabled: true } } : {}) });
         const { url } = await server.listen({ port, host: options.host });
         print(`penguiflow: serving ${name} at ${url} (card ${url}/.well-known/agent-card.json)`);
         await new Promise<void>((resolve) => {
@@ -57,6 +63,7 @@ export function register(program: Command): void {
         });
         await server.close();
         await flow.stop({ timeoutMs: 10_000 });
+        await obs.close();
         await store.close?.();
         print('penguiflow: stopped');
       }),

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { openMessageBus } from '../../adapters/bus-url.js';
 import { openStateStore } from '../../adapters/store-url.js';
 import { runWorker } from '../../distributed/worker.js';
+import { opsFromEnv } from '../ops-from-env.js';
 import { loadFlow } from '../load-flow.js';
 import { action, parseCount, print } from '../store-cli.js';
 
@@ -39,11 +40,15 @@ export function registerWorker(program: Command): void {
         const flow = await loadFlow(opts.flow);
         const bus = await openMessageBus(busUrl);
         const store = storeUrl === undefined ? undefined : await openStateStore(storeUrl);
+        const nodes = opts.nodes?.split(',').map((s) => s.trim()).filter(Boolean);
+        // PENGUIFLOW_METRICS_PORT serves /metrics, /healthz, /readyz; PENGUIFLOW_TRACING=1 exports spans.
+        const obs = await opsFromEnv({ store, bus, topics: (nodes ?? [...flow.distributedNodes]).map((n) => `${flow.name}.${n}`) });
         const worker = await runWorker({
           flow,
           bus,
           store,
-          nodes: opts.nodes?.split(',').map((s) => s.trim()).filter(Boolean),
+          nodes,
+          middlewares: obs.middlewares,
           concurrency: parseCount('concurrency', opts.concurrency),
           leaseMs: parseCount('lease-ms', opts.leaseMs),
           maxDeliveries: parseCount('max-deliveries', opts.maxDeliveries),
@@ -59,6 +64,7 @@ export function registerWorker(program: Command): void {
           process.once('SIGINT', () => stop('SIGINT'));
         });
         await worker.stop();
+        await obs.close();
         await bus.close();
         await store?.close?.();
         print(`worker ${worker.id}: drained (${worker.stats.processed} processed)`);

@@ -7,6 +7,7 @@ import {
   sleep,
   unionRouter,
   type Flow,
+  type FlowMiddleware,
   type Message,
 } from '../../index.js';
 import type { StateStore } from '../../protocols/state-store.js';
@@ -21,7 +22,7 @@ type Job =
  * The demo flow: a union router in front of four small pipelines that show
  * fan-out + join, streaming, retry, and slow work for cancel and deadlines.
  */
-export function buildDemoFlow(stateStore: StateStore): Flow {
+export function buildDemoFlow(stateStore: StateStore, middlewares: FlowMiddleware[] = []): Flow {
   const route = unionRouter<Job, 'kind'>('route', 'kind', {
     research: 'split',
     write: 'writer',
@@ -63,6 +64,7 @@ export function buildDemoFlow(stateStore: StateStore): Flow {
   return createFlow(route.to(split, writer, flaky, slow), split.to(lookup, score), lookup.to(join), score.to(join), flaky, slow, {
     name: 'demo',
     stateStore,
+    middlewares,
   });
 }
 
