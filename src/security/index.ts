@@ -12,3 +12,6 @@ export * from './client-cert.js';
 export * from './scopes.js';
 export * from './rate-limiter.js';
 export * from './a2a-security.js';
+export * from './ssrf.js';
+export * from './safe-fetch.js';
+export * from './url-allowlist.js';
