@@ -43,15 +43,18 @@ export async function cancelRemoteTasks(
 export function register(program: Command): void {
   withStoreOptions(program.command('cancel <traceId>').description("cancel a trace's remote A2A tasks (from the recorded bindings)"))
     .option('--timeout <ms>', 'budget per remote cancel', '10000')
+    .option('--json', 'one JSON line per remote task')
     .action(
-      action(async (traceId: string, options: StoreCliOptions & { timeout: string }) => {
+      action(async (traceId: string, options: StoreCliOptions & { timeout: string; json?: boolean }) => {
         await withStore(options, async (store) => {
           const results = await cancelRemoteTasks(store, traceId, { tenant: options.tenant ?? null, timeoutMs: Number(options.timeout) });
-          if (results.length === 0) {
+          if (options.json) {
+            for (const r of results) print(JSON.stringify({ ok: r.ok, taskId: r.binding.taskId, agentUrl: r.binding.agentUrl, node: r.binding.node, error: r.error }));
+          } else if (results.length === 0) {
             print(`no running remote tasks for trace ${traceId}`);
             return;
           }
-          for (const r of results) {
+          for (const r of options.json ? [] : results) {
             print(`${r.ok ? 'cancelled' : 'FAILED   '} ${r.binding.taskId} at ${r.binding.agentUrl} (node ${r.binding.node})${r.error ? `: ${r.error}` : ''}`);
           }
           if (results.some((r) => !r.ok)) process.exitCode = 1;

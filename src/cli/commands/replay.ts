@@ -7,6 +7,7 @@ import { loadTrace } from './history.js';
 interface ReplayOptions extends StoreCliOptions {
   speed: string;
   maxWait: string;
+  json?: boolean;
 }
 
 /**
@@ -17,6 +18,7 @@ export function registerReplay(program: Command): void {
   withStoreOptions(program.command('replay <traceId>').description("replay a trace's events with their original timing"))
     .option('--speed <x>', 'playback speed (2 = twice as fast)', '1')
     .option('--max-wait <ms>', 'longest pause between two events, after the speed-up', '5000')
+    .option('--json', 'one JSON event per line, with the same timing')
     .action(
       action(async (traceId: string, options: ReplayOptions) => {
         const speed = Number(options.speed);
@@ -25,13 +27,13 @@ export function registerReplay(program: Command): void {
         await withStore(options, async (store, url) => {
           const events = await loadTrace(store, traceId, options, url);
           const lines = formatTimeline(events).split('\n');
-          print(`replaying trace ${traceId} (${events.length} events) at ${speed}x`);
+          if (!options.json) print(`replaying trace ${traceId} (${events.length} events) at ${speed}x`);
           for (let i = 0; i < events.length; i++) {
             if (i > 0) {
               const wait = Math.min(maxWait, Math.max(0, (events[i]!.ts - events[i - 1]!.ts) / speed));
               if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
             }
-            print(lines[i]);
+            print(options.json ? JSON.stringify(events[i]) : lines[i]);
           }
         });
       }),
