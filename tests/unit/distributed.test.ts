@@ -184,12 +184,13 @@ describe('distributed nodes on workers (in-memory bus)', () => {
     await workers(1, make, bus, { maxDeliveries: 3, middlewares: [(e) => void seen.push(e)] });
     const flow = await controller(make(), bus);
     const error = await flow.call(message(1, { tenant: 't' }), { timeoutMs: 10_000 }).catch((e: unknown) => e);
-    expect(seen.filter((e) => e.type === 'bus_redelivery').map((e) => e.extra?.deliveryCount)).toEqual([2, 3]);
-    expect(seen.filter((e) => e.type === 'bus_dead_letter')).toHaveLength(1);
+
     expect(isPenguiflowError(error, 'NODE_EXCEPTION')).toBe(true);
     expect((error as Error).message).toContain('always broken');
     expect(attempts).toBe(3);
     await sleep(20);
+    expect(seen.filter((e) => e.type === 'bus_redelivery').map((e) => e.extra?.deliveryCount)).toEqual([2, 3]);
+    expect(seen.filter((e) => e.type === 'bus_dead_letter')).toHaveLength(1);
     const dead = await bus.listDeadLetters('poison.poison');
     expect(dead).toHaveLength(1);
     expect(dead[0]!.error.message).toContain('always broken');
