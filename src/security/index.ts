@@ -15,3 +15,4 @@ export * from './a2a-security.js';
 export * from './ssrf.js';
 export * from './safe-fetch.js';
 export * from './url-allowlist.js';
+export * from './tls.js';
