@@ -17,6 +17,8 @@ export interface A2ACardOptions {
   securityRequirements?: unknown[];
   /** Default true. When false, SendStreamingMessage and SubscribeToTask answer UnsupportedOperation. */
   streaming?: boolean;
+  /** More interfaces to list after the HTTP ones (e.g. the gRPC binding: `grpcServer.cardInterface(target)`); read each time a card is built. */
+  additionalInterfaces?: AgentCard['supportedInterfaces'];
 }
 
 export const JSONRPC_PATH = '/a2a/jsonrpc';
@@ -29,6 +31,7 @@ export function buildCard(options: A2ACardOptions, baseUrl: string, flags: { leg
     { url: base + REST_PATH, protocolBinding: 'HTTP+JSON', protocolVersion: A2A_PROTOCOL_VERSION },
   ];
   if (flags.legacy) supportedInterfaces.push({ url: base + JSONRPC_PATH, protocolBinding: 'JSONRPC', protocolVersion: A2A_LEGACY_VERSION });
+  if (options.additionalInterfaces) supportedInterfaces.push(...options.additionalInterfaces);
   const card: AgentCard = {
     name: options.name,
     description: options.description,
