@@ -28,7 +28,7 @@ const now = () => new Date().toISOString();
  * - `stream:<n>` sends n appended chunks;
  * - anything else is echoed as one artifact.
  */
-class TestExecutor implements AgentExecutor {
+export class TestExecutor implements AgentExecutor {
   constructor(
     readonly received: Message[],
     readonly cancelled: Set<string>,
