@@ -16,3 +16,4 @@ export * from './ssrf.js';
 export * from './safe-fetch.js';
 export * from './url-allowlist.js';
 export * from './tls.js';
+export * from './redacting-logger.js';

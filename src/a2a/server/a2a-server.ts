@@ -39,6 +39,7 @@ import { A2AOperations } from './operations.js';
 import { handleRest } from './rest-binding.js';
 import { TaskManager, type PayloadCodec, type RequestScope } from './task-manager.js';
 import { PushNotifier, type A2APushOptions } from './push-notifier.js';
+import { createLogger, logErrorsTo } from '../../security/redacting-logger.js';
 
 /** Who is calling, as decided by the `auth` hook. */
 export interface A2APrincipal {
@@ -113,7 +114,7 @@ export interface A2AServerOptions {
   /** Push notifications (webhooks). Off unless `push.enabled`. */
   push?: A2APushOptions;
   limits?: A2AServerLimits;
-  /** Internal failures, with ids only (never payloads). Default: console.error. */
+  /** Internal failures, with ids only (never payloads). Default: a redacting logger on stderr (`penguiflow/security`). */
   onError?: (error: unknown, fields: Record<string, unknown>) => void;
 }
 
@@ -151,12 +152,8 @@ export function createA2AServer(options: A2AServerOptions): A2AServer {
   const limits = options.limits ?? {};
   const maxStreams = limits.maxStreams ?? 256;
   const defaultTenant = options.defaultTenant ?? 'default';
-  const onError =
-    options.onError ??
-    ((error: unknown, fields: Record<string, unknown>) => {
-      const e = error instanceof Error ? `${error.name}: ${error.message}` : 'non-error thrown';
-      console.error('[penguiflow/a2a]', e, JSON.stringify(fields));
-    });
+  // Default: a redacting JSON logger on stderr (error name, code and a hash of the message; never payloads or tokens).
+  const onError = options.onError ?? logErrorsTo(createLogger({ base: { component: 'penguiflow/a2a' } }));
   const pushOn = options.push?.enabled === true;
   const notifier = pushOn ? new PushNotifier(options.push!, onError) : undefined;
   const tasks = new TaskManager({
