@@ -282,7 +282,10 @@ export function createA2AServer(options: A2AServerOptions): A2AServer {
     pushIdle: () => notifier?.idle() ?? Promise.resolve(),
     card: cardFor,
     async listen(listenOptions = {}) {
-      const timeouts = { requestTimeout: limits.requestTimeoutMs ?? 30_000, headersTimeout: Math.min(limits.requestTimeoutMs ?? 30_000, 20_000), keepAliveTimeout: 5_000 };
+      const requestTimeout = limits.requestTimeoutMs ?? 30_000;
+      // Node checks request/headers timeouts every connectionsCheckingInterval (default 30 s): keep it a fraction of the timeout so slow bodies are cut on time.
+      const connectionsCheckingInterval = Math.max(250, Math.min(5_000, Math.floor(requestTimeout / 4)));
+      const timeouts = { requestTimeout, headersTimeout: Math.min(requestTimeout, 20_000), keepAliveTimeout: 5_000, connectionsCheckingInterval };
       const srv: Server = listenOptions.tls ? createHttpsServer({ ...listenOptions.tls, ...timeouts }, handler) : createServer(timeouts, handler);
       server = srv;
       const host = listenOptions.host ?? '127.0.0.1';
