@@ -17,3 +17,4 @@ export * from './safe-fetch.js';
 export * from './url-allowlist.js';
 export * from './tls.js';
 export * from './redacting-logger.js';
+export * from './protect-handler.js';
