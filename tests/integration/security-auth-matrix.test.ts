@@ -174,6 +174,9 @@ describe('card and extended card', () => {
     const card = (await (await fetch(`${agent.url}/.well-known/agent-card.json`, { headers: { 'A2A-Version': '1.0' } })).json()) as Record<string, unknown>;
     expect(card.securitySchemes).toEqual({ bearer: { httpAuthSecurityScheme: { scheme: 'Bearer', bearerFormat: 'JWT', description: expect.any(String) } } });
     expect(card.securityRequirements).toEqual([{ schemes: { bearer: { list: ['send', 'read', 'cancel'] } } }]);
+    const legacy = (await (await fetch(`${agent.url}/.well-known/agent-card.json`)).json()) as Record<string, unknown>; // no A2A-Version: the v0.3 shape
+    expect(legacy.securitySchemes).toEqual({ bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: expect.any(String) } });
+    expect(legacy.security).toEqual([{ bearer: ['send', 'read', 'cancel'] }]);
     const anon = await fetch(`${agent.url}/a2a/rest/extendedAgentCard`, { headers: V1 });
     expect(anon.status).toBe(401);
     const ok = await fetch(`${agent.url}/a2a/rest/extendedAgentCard`, { headers: { ...V1, Authorization: `Bearer ${rightToken}` } });

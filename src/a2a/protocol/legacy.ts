@@ -275,6 +275,31 @@ export function cardToLegacy(card: AgentCard): Obj {
   if (legacyIfaces.length > 1) out.additionalInterfaces = legacyIfaces.slice(1).map((i) => ({ url: i.url, transport: i.protocolBinding }));
   if (card.capabilities.extendedAgentCard !== undefined) out.supportsAuthenticatedExtendedCard = card.capabilities.extendedAgentCard;
   if (card.provider) out.provider = card.provider;
+  if (card.securitySchemes) out.securitySchemes = securitySchemesToLegacy(card.securitySchemes);
+  if (card.securityRequirements) out.security = card.securityRequirements.map(securityRequirementToLegacy);
+  return out;
+}
+
+/** v1.0 SecurityScheme oneof → the v0.3 (OpenAPI-style) scheme objects. Unknown shapes pass through. */
+function securitySchemesToLegacy(schemes: Record<string, unknown>): Obj {
+  const out: Obj = {};
+  for (const [name, raw] of Object.entries(schemes)) {
+    const s = isObject(raw) ? raw : {};
+    if (isObject(s.httpAuthSecurityScheme)) out[name] = { type: 'http', ...s.httpAuthSecurityScheme, scheme: String(s.httpAuthSecurityScheme.scheme ?? 'bearer').toLowerCase() };
+    else if (isObject(s.apiKeySecurityScheme)) out[name] = { type: 'apiKey', in: s.apiKeySecurityScheme.location, name: s.apiKeySecurityScheme.name, description: s.apiKeySecurityScheme.description };
+    else if (isObject(s.mtlsSecurityScheme)) out[name] = { type: 'mutualTLS', ...s.mtlsSecurityScheme };
+    else if (isObject(s.oauth2SecurityScheme)) out[name] = { type: 'oauth2', ...s.oauth2SecurityScheme };
+    else if (isObject(s.openIdConnectSecurityScheme)) out[name] = { type: 'openIdConnect', ...s.openIdConnectSecurityScheme };
+    else out[name] = raw;
+  }
+  return out;
+}
+
+/** `{ schemes: { name: { list: [...] } } }` → `{ name: [...] }`. */
+function securityRequirementToLegacy(req: unknown): unknown {
+  if (!isObject(req) || !isObject(req.schemes)) return req;
+  const out: Obj = {};
+  for (const [name, v] of Object.entries(req.schemes)) out[name] = isObject(v) && Array.isArray(v.list) ? v.list : [];
   return out;
 }
 
