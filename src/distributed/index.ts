@@ -12,6 +12,7 @@
  */
 export { runWorker, Worker, type WorkerOptions, type WorkerStats } from './worker.js';
 export { createJsonSerializer, createMsgpackSerializer, jsonSerializer, encodeEnvelope, decodeEnvelope } from './codec.js';
+export { createCompressedSerializer, isCompressedEnvelope, type CompressedSerializerOptions } from './compressed-serializer.js';
 export { workTopic, workGroup, replyTopic, controlTopic, type WorkerReply, type ControlCommand } from '../core/wire.js';
 export type { DistributedOptions } from '../core/remote-edges.js';
 export { openMessageBus } from '../adapters/bus-url.js';
