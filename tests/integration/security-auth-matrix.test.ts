@@ -1,5 +1,5 @@
 /**
- * The authorization matrix: every A2A operation, on JSON-RPC and on REST,
+ * The authorization matrix: every A2A operation, on JSON-RPC (v1.0 and the v0.3 names) and on REST,
  * × {no credential, invalid, expired, right credential of another tenant,
  * right credential without the scope, right credential}. Each cell gets its
  * status and error reason, and no denied response carries the other
@@ -41,19 +41,22 @@ async function slowTask(token: string): Promise<string> {
   return ((await r.json()) as { task: { id: string } }).task.id;
 }
 
-function rpc(method: A2AMethod, params: (fresh: boolean) => Promise<Record<string, unknown>> | Record<string, unknown>, extraHeaders: Record<string, string> = {}): Op {
+function rpc(method: A2AMethod, params: (fresh: boolean) => Promise<Record<string, unknown>> | Record<string, unknown>, extraHeaders: Record<string, string> = {}, legacyName?: string): Op {
   return {
-    label: `JSON-RPC ${method}`,
+    label: legacyName ? `JSON-RPC v0.3 ${legacyName}` : `JSON-RPC ${method}`,
     method,
     ok: 200,
     async call(auth) {
       const p = await params(auth.fresh === '1');
-      const headers = { ...V1, ...extraHeaders, ...auth };
-      delete (headers as Record<string, string>).fresh;
-      return fetch(`${agent.url}/a2a/jsonrpc`, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: ++n, method, params: { tenant: 'acme', ...p } }) });
+      const headers: Record<string, string> = { ...V1, ...extraHeaders, ...auth };
+      delete headers.fresh;
+      if (legacyName) delete headers['A2A-Version']; // no header: the v0.3 dialect
+      return fetch(`${agent.url}/a2a/jsonrpc`, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: ++n, method: legacyName ?? method, params: { tenant: 'acme', ...p } }) });
     },
   };
 }
+
+const legacyMsg = (text: string) => ({ kind: 'message', messageId: `l-${Date.now()}-${++n}`, role: 'user', parts: [{ kind: 'text', text }] });
 
 function rest(method: A2AMethod, verb: string, path: (fresh: boolean) => Promise<string> | string, body?: () => unknown, ok = 200, extraHeaders: Record<string, string> = {}): Op {
   return {
@@ -84,6 +87,16 @@ const ops: Op[] = [
   rpc('ListTaskPushNotificationConfigs', () => ({ taskId: acmeTask })),
   rpc('DeleteTaskPushNotificationConfig', () => ({ taskId: acmeTask, id: 'cfg-gone' })),
   rpc('GetExtendedAgentCard', () => ({})),
+  rpc('SendMessage', () => ({ message: legacyMsg('hello') }), {}, 'message/send'),
+  rpc('SendStreamingMessage', () => ({ message: legacyMsg('stream:2:1') }), {}, 'message/stream'),
+  rpc('GetTask', () => ({ id: acmeTask }), {}, 'tasks/get'),
+  rpc('CancelTask', async (fresh) => ({ id: fresh ? await slowTask(rightToken) : acmeTask }), {}, 'tasks/cancel'),
+  rpc('SubscribeToTask', () => ({ id: acmeTask }), { 'Last-Event-ID': '0' }, 'tasks/resubscribe'),
+  rpc('CreateTaskPushNotificationConfig', () => ({ taskId: acmeTask, pushNotificationConfig: { url: 'http://127.0.0.1:9/hook' } }), {}, 'tasks/pushNotificationConfig/set'),
+  rpc('GetTaskPushNotificationConfig', () => ({ id: acmeTask, pushNotificationConfigId: 'cfg-1' }), {}, 'tasks/pushNotificationConfig/get'),
+  rpc('ListTaskPushNotificationConfigs', () => ({ id: acmeTask }), {}, 'tasks/pushNotificationConfig/list'),
+  rpc('DeleteTaskPushNotificationConfig', () => ({ id: acmeTask, pushNotificationConfigId: 'cfg-gone' }), {}, 'tasks/pushNotificationConfig/delete'),
+  rpc('GetExtendedAgentCard', () => ({}), {}, 'agent/getAuthenticatedExtendedCard'),
   rest('SendMessage', 'POST', () => '/message:send', () => ({ message: msg('hello') })),
   rest('SendStreamingMessage', 'POST', () => '/message:stream', () => ({ message: msg('stream:2:1') })),
   rest('GetTask', 'GET', () => `/tasks/${acmeTask}`),
