@@ -196,6 +196,15 @@ describe('card and extended card', () => {
     expect(((await ok.json()) as { name: string }).name).toBe('secured agent (extended)');
   });
 
+  it('an anonymous request is refused before its body is read or parsed', async () => {
+    const junk = '['.repeat(200_000); // would be -32700 if it were parsed
+    const rpcRes = await fetch(`${agent.url}/a2a/jsonrpc`, { method: 'POST', headers: V1, body: junk });
+    expect(rpcRes.status).toBe(401);
+    const restRes = await fetch(`${agent.url}/a2a/rest/message:send`, { method: 'POST', headers: V1, body: junk });
+    expect(restRes.status).toBe(401);
+    expect(errorInfo(await restRes.json()).reason).toBe('UNAUTHENTICATED');
+  });
+
   it('a wrong audience or issuer is invalid; admin covers every scope; a multi-tenant credential reaches each of its tenants only', async () => {
     const wrongAud = await issuer.mint({ tenants: ['acme'], scope: 'admin', aud: 'someone-else' });
     const r1 = await fetch(`${agent.url}/a2a/rest/acme/tasks`, { headers: { ...V1, Authorization: `Bearer ${wrongAud}` } });

@@ -194,13 +194,27 @@ export function createA2AServer(options: A2AServerOptions): A2AServer {
 
   let openStreams = 0;
   const liveStreams = new Set<ServerResponse>();
+  // One authentication per request: bindings authenticate before reading the body (an anonymous caller
+  // cannot make the server buffer and parse it), and resolveScope reuses the result.
+  const principals = new WeakMap<IncomingMessage, Promise<A2APrincipal | undefined>>();
+  const authenticate = (req: IncomingMessage): Promise<A2APrincipal | undefined> => {
+    let p = principals.get(req);
+    if (!p) {
+      p = Promise.resolve(options.auth?.(req));
+      principals.set(req, p);
+    }
+    return p;
+  };
+  const preauthenticate = async (req: IncomingMessage): Promise<void> => {
+    if (options.auth && !(await authenticate(req))) throw new A2AProtocolError('UNAUTHENTICATED');
+  };
   const resolveScope = async (req: IncomingMessage, requested: string | undefined, message?: A2AMessage, operation?: A2AMethod): Promise<RequestScope> => {
     const ext = message?.metadata?.[PENGUIFLOW_EXTENSION_URI];
     const extObj = isObject(ext) ? ext : {};
     let tenant: string;
     let principal: A2APrincipal | undefined;
     if (options.auth) {
-      principal = await options.auth(req);
+      principal = await authenticate(req);
       if (!principal) throw new A2AProtocolError('UNAUTHENTICATED');
       const allowed = principal.tenants ?? [principal.tenant];
       if (requested !== undefined && requested !== '' && requested !== principal.tenant && !allowed.includes(requested)) throw new A2AProtocolError('PERMISSION_DENIED');
@@ -242,6 +256,7 @@ export function createA2AServer(options: A2AServerOptions): A2AServer {
       };
     },
     resolveScope,
+    preauthenticate,
     onError,
   });
 

@@ -20,6 +20,8 @@ export interface BindingContext {
    */
   resolveScope(req: IncomingMessage, requestedTenant: string | undefined, message?: A2AMessage, operation?: A2AMethod): Promise<RequestScope>;
   onError(error: unknown, fields: Record<string, unknown>): void;
+  /** Refuses (UNAUTHENTICATED) before the body is read when the server has `auth` and the request carries no valid credential. */
+  preauthenticate?(req: IncomingMessage): Promise<void>;
 }
 
 /** Parses `Last-Event-ID` (a seq of the per-task event log). */

@@ -24,6 +24,7 @@ export async function handleJsonRpc(ctx: BindingContext, req: IncomingMessage, r
     if (mt !== undefined && mt !== 'application/json' && mt !== 'application/a2a+json') {
       throw new A2AProtocolError('CONTENT_TYPE_NOT_SUPPORTED', { message: `Unsupported Content-Type "${mt}"; expected application/json` });
     }
+    await ctx.preauthenticate?.(req);
     const text = await readBody(req, ctx.maxBodyBytes);
     let body: unknown;
     try {

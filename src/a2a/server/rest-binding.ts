@@ -97,6 +97,7 @@ export async function handleRest(ctx: BindingContext, req: IncomingMessage, res:
         metadata: { requestedVersion: version, supportedVersions: A2A_PROTOCOL_VERSION },
       });
     }
+    await ctx.preauthenticate?.(req);
     await dispatch(ctx, req, res, route, query);
   } catch (error) {
     const e = asProtocolError(error);
