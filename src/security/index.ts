@@ -18,3 +18,4 @@ export * from './url-allowlist.js';
 export * from './tls.js';
 export * from './redacting-logger.js';
 export * from './protect-handler.js';
+export * from './from-env.js';
