@@ -9,6 +9,7 @@
  * shape and validated by the same functions as the HTTP bindings, so an
  * invalid request gets the same `INVALID_PARAMS` with field violations.
  */
+import type { PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import * as pb from '@a2a-js/sdk';
 import { A2AService } from '@a2a-js/sdk/server/grpc';
@@ -26,6 +27,12 @@ export const GRPC_VERSION_KEY = 'a2a-version';
 /** Optional resume point for SubscribeToTask (a seq of the per-task event log), like SSE's `Last-Event-ID`. */
 export const GRPC_LAST_EVENT_ID_KEY = 'last-event-id';
 
+/** What grpc-js knows about the transport of a call (`sslPeerCertificate` under mutual TLS). */
+export interface GrpcAuthContext {
+  transportSecurityType?: string;
+  sslPeerCertificate?: PeerCertificate;
+}
+
 export interface A2AGrpcServerOptions {
   /** The HTTP server whose task manager and card are shared. */
   server: A2AServer;
@@ -35,8 +42,9 @@ export interface A2AGrpcServerOptions {
    * Authenticates a call from its metadata (and peer). Return undefined to
    * refuse (UNAUTHENTICATED). Without it, the tenant is the request's
    * `tenant` field, else the `x-penguiflow-tenant` metadata, else `defaultTenant`.
+   * `authContext.sslPeerCertificate` is the client certificate under mutual TLS.
    */
-  auth?: (metadata: grpc.Metadata, peer: string) => A2APrincipal | undefined | Promise<A2APrincipal | undefined>;
+  auth?: (metadata: grpc.Metadata, peer: string, authContext: GrpcAuthContext) => A2APrincipal | undefined | Promise<A2APrincipal | undefined>;
   defaultTenant?: string;
   /** Longest a blocking SendMessage waits. Default 60 s. */
   blockingTimeoutMs?: number;
@@ -61,6 +69,8 @@ export interface A2AGrpcServer {
   listen(options?: { port?: number; host?: string; credentials?: grpc.ServerCredentials }): Promise<{ target: string; port: number }>;
   /** The card entry for this server (add it with `card.additionalInterfaces`). */
   cardInterface(target: string): { url: string; protocolBinding: 'GRPC'; protocolVersion: string };
+  /** Open server streams (tests, metrics). */
+  stats(): { streams: number };
   /** Ends open streams and stops (forced after 1 s). */
   close(): Promise<void>;
 }
@@ -131,7 +141,7 @@ export function createA2AGrpcServer(options: A2AGrpcServerOptions): A2AGrpcServe
     const requested = typeof json.tenant === 'string' && json.tenant !== '' ? json.tenant : undefined;
     let tenant: string;
     if (options.auth) {
-      const principal = await options.auth(md, call.getPeer());
+      const principal = await options.auth(md, call.getPeer(), call.getAuthContext());
       if (!principal) throw new A2AProtocolError('UNAUTHENTICATED');
       const allowed = principal.tenants ?? [principal.tenant];
       if (requested !== undefined && requested !== principal.tenant && !allowed.includes(requested)) throw new A2AProtocolError('PERMISSION_DENIED');
@@ -291,6 +301,7 @@ export function createA2AGrpcServer(options: A2AGrpcServerOptions): A2AGrpcServe
       });
       return { target: `${host === '0.0.0.0' ? '127.0.0.1' : shown}:${port}`, port };
     },
+    stats: () => ({ streams: openStreams }),
     cardInterface: (target) => ({ url: target, protocolBinding: 'GRPC', protocolVersion: A2A_PROTOCOL_VERSION }),
     async close() {
       for (const call of live) call.end();
