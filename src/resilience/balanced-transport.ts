@@ -207,9 +207,14 @@ export class BalancedTransport implements RemoteTransport {
     return { ...req, agentUrl: s.entry.url, timeoutMs: bound };
   }
 
-  private beginCall(req: RemoteCallRequest): { deadline: number } {
+  private async beginCall(req: RemoteCallRequest): Promise<{ deadline: number }> {
+    const deadline = this.now() + (req.timeoutMs ?? this.options.callTimeoutMs ?? 30_000);
+    // The first registry read, bounded: a registry that does not answer leaves an empty view (NO_INSTANCES).
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.pool.ready(), new Promise<void>((r) => (timer = setTimeout(r, Math.max(1, Math.min(5_000, deadline - this.now())))))]);
+    clearTimeout(timer);
     this.budget?.recordCall();
-    return { deadline: this.now() + (req.timeoutMs ?? this.options.callTimeoutMs ?? 30_000) };
+    return { deadline };
   }
 
   /** Before attempt n>0: the retry budget allows it, with a `failover` event; false otherwise. */
@@ -225,8 +230,7 @@ export class BalancedTransport implements RemoteTransport {
   async send(req: RemoteCallRequest): Promise<RemoteCallResult> {
     const target = parseTarget(req.agentUrl, req.skill);
     if (!target) return this.inner.send(req);
-    await this.pool.ready();
-    const { deadline } = this.beginCall(req);
+    const { deadline } = await this.beginCall(req);
     const tried = new Set<string>();
     const maxAttempts = this.options.maxAttempts ?? 3;
     let lastError: unknown;
@@ -268,8 +272,7 @@ export class BalancedTransport implements RemoteTransport {
       yield* this.inner.stream(req);
       return;
     }
-    await this.pool.ready();
-    const { deadline } = this.beginCall(req);
+    const { deadline } = await this.beginCall(req);
     const tried = new Set<string>();
     const maxAttempts = this.options.maxAttempts ?? 3;
     let lastError: unknown;

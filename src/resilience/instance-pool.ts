@@ -1,5 +1,5 @@
 /**
- * The caller's view of the registry: live entries (from `registry.watch`),
+ * The caller's view of the registry: live entries (read every `refreshMs`),
  * validated, with this caller's health marking, in-flight counts, latency
  * EWMA and one circuit breaker per instance.
  *
@@ -64,6 +64,31 @@ export class InstanceState {
 }
 
 const EWMA_ALPHA = 0.3;
+
+/** The promise's value, or a rejection as soon as `signal` aborts (the promise is left to settle on its own). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Error('closed'));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => (signal.removeEventListener('abort', onAbort), resolve(v)),
+      (e: unknown) => (signal.removeEventListener('abort', onAbort), reject(e)),
+    );
+  });
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
 const LATENCY_DECAY_MS = 10_000;
 
 async function defaultProbe(url: string, signal: AbortSignal): Promise<boolean> {
@@ -81,13 +106,14 @@ export class InstancePool {
   private markFirst!: () => void;
   private timer: ReturnType<typeof setInterval> | undefined;
   private loop: Promise<void> | undefined;
+  private registryOk = true;
 
   constructor(private readonly options: InstancePoolOptions) {
     this.now = options.now ?? Date.now;
     this.first = new Promise((r) => (this.markFirst = r));
   }
 
-  /** Starts watching (idempotent); resolves once the first registry read is in. */
+  /** Starts reading (idempotent); resolves once the first registry read is in (or failed). */
   ready(): Promise<void> {
     if (!this.loop) {
       this.loop = this.watch();
@@ -113,21 +139,36 @@ export class InstancePool {
     }
   }
 
+  /**
+   * Reads the registry every `refreshMs` and applies the differences. It lists
+   * rather than `watch`es so it knows when a read failed: while the registry
+   * cannot be read, nobody is marked down for missed heartbeats (an outage of
+   * the registry must not take every instance out), and after it recovers the
+   * heartbeat clocks restart.
+   */
   private async watch(): Promise<void> {
     const every = this.options.refreshMs ?? 250;
     while (!this.ac.signal.aborted) {
       try {
-        for await (const batch of this.options.registry.watch(undefined, { signal: this.ac.signal, intervalMs: every })) {
-          for (const change of batch) {
-            if (change.type === 'removed') this.remove(change.instance.id, 'removed');
-            else this.upsert(change.instance, change.type === 'added');
-          }
-          this.markFirst();
+        const entries = await untilAborted(this.options.registry.list(), this.ac.signal);
+        if (this.ac.signal.aborted) return;
+        const seen = new Set<string>();
+        for (const e of entries) {
+          seen.add(String(e.id));
+          const known = this.instances.get(e.id);
+          this.upsert(e, !known || known.entry.registeredAt !== e.registeredAt);
         }
+        for (const id of [...this.instances.keys()]) if (!seen.has(id)) this.remove(id, 'removed');
+        if (!this.registryOk) {
+          const now = this.now();
+          for (const st of this.instances.values()) st.seqSeenAt = Math.max(st.seqSeenAt, now);
+        }
+        this.registryOk = true;
       } catch {
-        // the registry failed; keep the last view and look again
+        this.registryOk = false; // keep the last view; look again
       }
-      if (!this.ac.signal.aborted) await new Promise((r) => setTimeout(r, every));
+      this.markFirst();
+      if (!this.ac.signal.aborted) await pause(every, this.ac.signal);
     }
   }
 
@@ -194,7 +235,7 @@ export class InstancePool {
     const missed = this.options.health?.missedHeartbeats ?? 1.5;
     const probeEvery = this.options.health?.probeIntervalMs ?? 1_000;
     for (const s of this.instances.values()) {
-      if (s.up && now - s.seqSeenAt > missed * s.entry.heartbeatMs) this.markDown(s, 'heartbeat');
+      if (this.registryOk && s.up && now - s.seqSeenAt > missed * s.entry.heartbeatMs) this.markDown(s, 'heartbeat');
       if (!s.up && now - s.lastProbeAt >= probeEvery && (s.downReason !== 'heartbeat' || now - s.seqSeenAt <= missed * s.entry.heartbeatMs)) this.probeSoon(s);
     }
   }

@@ -184,6 +184,41 @@ describe('createBalancedTransport', () => {
   });
 });
 
+describe('createBalancedTransport when the registry fails', () => {
+  it('keeps its last view and marks nobody down for missed heartbeats while the registry cannot be read', async () => {
+    const registry = new MemoryAgentRegistry();
+    await registry.register({ id: 'a', name: 'echo', url: 'http://127.0.0.1:9200', skills: [], card: card('echo'), capacity: 2, heartbeatMs: 50 }, 60_000);
+    let broken = false;
+    const flaky = Object.assign(Object.create(registry) as MemoryAgentRegistry, { list: async () => (broken ? Promise.reject(new Error('registry down')) : registry.list()) });
+    const events: ResilienceEvent[] = [];
+    const inner = new FakeTransport();
+    const balanced = createBalancedTransport({ registry: flaky, transport: inner, events: (e) => events.push(e), refreshMs: 20 });
+    open.push(balanced);
+    await balanced.ready();
+    const beat = setInterval(() => void registry.heartbeat('a', { inflight: 0, queueDepth: 0 }), 20);
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      broken = true;
+      await new Promise((r) => setTimeout(r, 300));
+      expect(events.filter((e) => e.type === 'remote_instance_down')).toEqual([]);
+      expect((await balanced.send(req(1))).state).toBe('completed');
+    } finally {
+      clearInterval(beat);
+    }
+  });
+
+  it('fails a call with REMOTE_UNAVAILABLE (bounded) when the registry never answers', async () => {
+    const registry = new MemoryAgentRegistry();
+    const dead = Object.assign(Object.create(registry) as MemoryAgentRegistry, { list: () => new Promise<never>(() => undefined) });
+    const balanced = createBalancedTransport({ registry: dead, transport: new FakeTransport() });
+    open.push(balanced);
+    const t = Date.now();
+    const e = await balanced.send(req(1, { timeoutMs: 300 })).catch((x: unknown) => x);
+    expect(isPenguiflowError(e, 'REMOTE_UNAVAILABLE')).toBe(true);
+    expect(Date.now() - t).toBeLessThan(2_000);
+  });
+});
+
 async function waitFor(pred: () => boolean, ms = 3_000): Promise<void> {
   const end = Date.now() + ms;
   while (!pred()) {
