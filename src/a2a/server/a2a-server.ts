@@ -39,6 +39,7 @@ import { A2AOperations } from './operations.js';
 import { handleRest } from './rest-binding.js';
 import { TaskManager, type PayloadCodec, type RequestScope } from './task-manager.js';
 import { PushNotifier, type A2APushOptions } from './push-notifier.js';
+import { withHttpCompression, type HttpCompressionOptions } from '../compression.js';
 import { createLogger, logErrorsTo } from '../../security/redacting-logger.js';
 
 /** Who is calling, as decided by the `auth` hook. */
@@ -116,6 +117,10 @@ export interface A2AServerOptions {
   limits?: A2AServerLimits;
   /** Internal failures, with ids only (never payloads). Default: a redacting logger on stderr (`penguiflow/security`). */
   onError?: (error: unknown, fields: Record<string, unknown>) => void;
+  /** HTTP compression for the server started by `listen` (see `withHttpCompression`; `handler` itself stays uncompressed). */
+  compression?: HttpCompressionOptions;
+  /** Called with the Node server `listen` created, before it listens (e.g. `(srv) => ws.attach(srv)` for the WebSocket endpoint). */
+  onListen?: (server: Server) => void;
 }
 
 export interface A2AServer {
@@ -301,8 +306,10 @@ export function createA2AServer(options: A2AServerOptions): A2AServer {
       // Node checks request/headers timeouts every connectionsCheckingInterval (default 30 s): keep it a fraction of the timeout so slow bodies are cut on time.
       const connectionsCheckingInterval = Math.max(250, Math.min(5_000, Math.floor(requestTimeout / 4)));
       const timeouts = { requestTimeout, headersTimeout: Math.min(requestTimeout, 20_000), keepAliveTimeout: 5_000, connectionsCheckingInterval };
-      const srv: Server = listenOptions.tls ? createHttpsServer({ ...listenOptions.tls, ...timeouts }, handler) : createServer(timeouts, handler);
+      const served = options.compression ? withHttpCompression(handler, options.compression) : handler;
+      const srv: Server = listenOptions.tls ? createHttpsServer({ ...listenOptions.tls, ...timeouts }, served) : createServer(timeouts, served);
       server = srv;
+      options.onListen?.(srv);
       const host = listenOptions.host ?? '127.0.0.1';
       await new Promise<void>((resolve, reject) => {
         srv.once('error', reject);
