@@ -11,8 +11,9 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { message } from '../../src/index.js';
-import { createA2AClient, createA2AFetch, withHttpCompression, type Task } from '../../src/a2a/index.js';
-import { startAgent, type RunningAgent } from './a2a-fixtures.js';
+import { createA2AClient, createA2AFetch, createA2AServer, withHttpCompression, type Task } from '../../src/a2a/index.js';
+import { InMemoryStateStore } from '../../src/adapters/memory/index.js';
+import { makeAgentFlow, startAgent, type RunningAgent } from './a2a-fixtures.js';
 
 let agent: RunningAgent;
 let http: Server;
@@ -130,5 +131,38 @@ describe('connection reuse', () => {
     await client.send({ agentUrl: base, message: message('again', { tenant: 'acme' }), idempotencyKey: randomUUID() });
     expect(sockets).toBe(again);
     await pooled.close();
+  });
+});
+
+describe('createA2AServer({ compression, onListen })', () => {
+  it('listen() serves compressed replies and the WebSocket endpoint attached through onListen', async () => {
+    const { createA2AWebSocketEndpoint } = await import('../../src/a2a/ws/index.js');
+    const { default: WebSocket } = await import('ws');
+    const flow = makeAgentFlow([], []);
+    flow.run();
+    const late: { ws?: ReturnType<typeof createA2AWebSocketEndpoint> } = {};
+    const server = createA2AServer({ flow, store: new InMemoryStateStore(), card: { name: 'c', description: 'c' }, compression: { thresholdBytes: 512 }, onListen: (srv) => late.ws?.attach(srv), onError: () => undefined });
+    const ws = createA2AWebSocketEndpoint({ server, onError: () => undefined });
+    late.ws = ws;
+    const { url } = await server.listen();
+    try {
+      const res = await fetch(`${url}/a2a/rest/message:send`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'a2a-version': '1.0', 'accept-encoding': 'gzip' },
+        body: JSON.stringify({ message: { messageId: randomUUID(), role: 'ROLE_USER', parts: [{ text: 'z'.repeat(4096) }] } }),
+      });
+      expect(res.headers.get('content-encoding')).toBe('gzip');
+      expect(((await res.json()) as { task: Task }).task.artifacts?.[0]?.parts[0]?.text).toBe('z'.repeat(4096));
+      const socket = new WebSocket(`${url.replace('http', 'ws')}/a2a/ws`);
+      await new Promise<void>((resolve, reject) => {
+        socket.once('open', () => resolve());
+        socket.once('error', reject);
+      });
+      socket.close();
+    } finally {
+      await ws.close();
+      await server.close();
+      await flow.stop();
+    }
   });
 });
