@@ -44,16 +44,21 @@ export interface FlowEventTarget {
 
 /**
  * Sends resilience events into a flow as FlowEvents (to its middlewares and
- * its recorded history), on the trace of the call that caused them; background
- * changes (an instance missing heartbeats) carry an empty trace id and tenant.
+ * its recorded history), on the trace of the call that caused them.
+ * Background changes (an instance missing heartbeats, a probe bringing it
+ * back) belong to no call: they go on `backgroundTrace` (default trace
+ * `remote-health`, tenant `system`), so `penguiflow history remote-health
+ * --tenant system` shows the instances' ups and downs.
  *
  * @example
  * const balanced = createBalancedTransport({ registry, transport: createA2AClient(), events: flowEventSink(flow, { node: 'research' }) });
  */
-export function flowEventSink(flow: FlowEventTarget, options: { node?: string } = {}): ResilienceEventSink {
+export function flowEventSink(flow: FlowEventTarget, options: { node?: string; backgroundTrace?: { traceId: string; tenant: string } } = {}): ResilienceEventSink {
+  const background = options.backgroundTrace ?? { traceId: 'remote-health', tenant: 'system' };
   return (e) => {
     const extra: Record<string, unknown> = { ...e.extra };
     for (const k of ['target', 'instanceId', 'url', 'idempotencyKey', 'reason'] as const) if (e[k] !== undefined) extra[k] = e[k];
-    flow.event(e.type, { traceId: e.traceId ?? '', tenant: e.tenant ?? '' }, options.node, { extra });
+    const trace = e.traceId ? { traceId: e.traceId, tenant: e.tenant ?? background.tenant } : background;
+    flow.event(e.type, trace, options.node, { extra });
   };
 }

@@ -3,7 +3,8 @@ import { isPenguiflowError, RemoteError, RemoteUnavailableError } from '../../sr
 import { message } from '../../src/core/message.js';
 import type { RemoteCallRequest, RemoteCallResult, RemoteStreamEvent, RemoteTransport } from '../../src/protocols/remote-transport.js';
 import { MemoryAgentRegistry } from '../../src/registry/index.js';
-import { createBalancedTransport, type BalancedTransport, type ResilienceEvent } from '../../src/resilience/index.js';
+import { createBalancedTransport, flowEventSink, type BalancedTransport, type ResilienceEvent } from '../../src/resilience/index.js';
+import { createFlow, node, type FlowEvent } from '../../src/index.js';
 
 type Mode = 'ok' | 'down' | 'fail-task' | 'cut';
 
@@ -216,6 +217,21 @@ describe('createBalancedTransport when the registry fails', () => {
     const e = await balanced.send(req(1, { timeoutMs: 300 })).catch((x: unknown) => x);
     expect(isPenguiflowError(e, 'REMOTE_UNAVAILABLE')).toBe(true);
     expect(Date.now() - t).toBeLessThan(2_000);
+  });
+});
+
+describe('flowEventSink', () => {
+  it('puts call events on the call\'s trace and background events on remote-health/system, without payloads', async () => {
+    const seen: FlowEvent[] = [];
+    const flow = createFlow(node('n', (m) => m.payload), { name: 'f', middlewares: [(e) => void seen.push(e)] });
+    flow.run();
+    const sink = flowEventSink(flow, { node: 'research' });
+    sink({ type: 'failover', ts: 1, traceId: 't1', tenant: 'acme', target: 'agent://x', instanceId: 'b', idempotencyKey: 'k', reason: 'TIMEOUT', extra: { from: 'a' } });
+    sink({ type: 'remote_instance_down', ts: 2, instanceId: 'a', reason: 'heartbeat' });
+    await flow.stop();
+    const mine = seen.filter((e) => e.type === 'failover' || e.type === 'remote_instance_down');
+    expect(mine[0]).toMatchObject({ type: 'failover', traceId: 't1', tenant: 'acme', node: 'research', extra: { from: 'a', instanceId: 'b', target: 'agent://x', idempotencyKey: 'k', reason: 'TIMEOUT' } });
+    expect(mine[1]).toMatchObject({ type: 'remote_instance_down', traceId: 'remote-health', tenant: 'system', extra: { instanceId: 'a', reason: 'heartbeat' } });
   });
 });
 
