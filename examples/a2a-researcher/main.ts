@@ -57,7 +57,12 @@ try {
   await new Promise((r) => setTimeout(r, 200));
   await flow.cancel(second.traceId);
   const taskId = bindings[0]!.taskId;
-  const remote = await a2a.getTask(agentUrl, taskId, { tenant: 'acme' });
+  // The remote cancel travels after the local one: give it a moment to land.
+  let remote = await a2a.getTask(agentUrl, taskId, { tenant: 'acme' });
+  for (let i = 0; i < 50 && remote.status.state !== 'TASK_STATE_CANCELED'; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    remote = await a2a.getTask(agentUrl, taskId, { tenant: 'acme' });
+  }
   console.log(`cancelled locally; remote task ${taskId} is ${remote.status.state}`);
 } finally {
   await flow.stop();

@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
 import { createA2AServer, type A2ACardOptions } from '../../a2a/index.js';
 import { opsFromEnv } from '../ops-from-env.js';
+import { securityFromEnv } from '../../security/index.js';
 import { loadFlow } from '../load-flow.js';
 import { action, print, storeUrlOf, type StoreCliOptions } from '../store-cli.js';
 import { openStateStore } from '../../adapters/store-url.js';
@@ -49,8 +50,17 @@ export function register(program: Command): void {
           for (const middleware of obs.middlewares) flow.use(middleware);
           flow.run();
         }
-        const server = createA2AServer({ flow: obs.wrap(flow), store, card, ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}), ...(options.push ? { push: { enabled: true } } : {}) });
-        const { url } = await server.listen({ port, host: options.host });
+        // Authentication, scopes, rate limits and TLS from env (docs/security.md): off unless configured.
+        const { security, tls } = securityFromEnv();
+        const server = createA2AServer({
+          flow: obs.wrap(flow),
+          store,
+          card: security === undefined ? card : { ...card, ...security.card },
+          ...(security === undefined ? {} : { auth: security.auth, authorize: security.authorize }),
+          ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
+          ...(options.push ? { push: { enabled: true } } : {}),
+        });
+        const { url } = await server.listen({ port, host: options.host, ...(tls === undefined ? {} : { tls }) });
         print(`penguiflow: serving ${name} at ${url} (card ${url}/.well-known/agent-card.json)`);
         await new Promise<void>((resolve) => {
           const stop = () => {

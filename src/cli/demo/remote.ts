@@ -69,7 +69,12 @@ export async function runRemoteDemo(dir: string, store: StateStore, print: (line
       await flow.cancel(second.traceId);
       const taskId = bindings[0]?.taskId;
       if (taskId !== undefined) {
-        const remote = await a2a.getTask(agentUrl, taskId, { tenant: 'demo' });
+        // The remote cancel travels after the local one: give it a moment to land.
+        let remote = await a2a.getTask(agentUrl, taskId, { tenant: 'demo' });
+        for (let i = 0; i < 50 && remote.status.state !== 'TASK_STATE_CANCELED'; i++) {
+          await new Promise((r) => setTimeout(r, 20));
+          remote = await a2a.getTask(agentUrl, taskId, { tenant: 'demo' });
+        }
         print(`  a long call cancelled locally: remote task ${taskId} is ${remote.status.state}`);
       }
     } finally {
