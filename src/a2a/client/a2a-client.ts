@@ -33,7 +33,7 @@ export interface A2AClientOptions {
   /** Per-call budget when the request gives none. Default 30 s. */
   timeoutMs?: number;
   /** Preferred binding. Default: the card's order, v1.0 first. */
-  binding?: 'JSONRPC' | 'HTTP+JSON';
+  binding?: 'JSONRPC' | 'HTTP+JSON' | 'GRPC';
   /** '0.3' forces the v0.3 JSON-RPC dialect; default picks 1.0 when the card offers it. */
   protocolVersion?: '1.0' | '0.3';
   /** Extra headers (e.g. Authorization) on every request. */

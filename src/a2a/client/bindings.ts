@@ -25,7 +25,7 @@ export interface WireEvent {
 }
 
 export interface WireBinding {
-  readonly name: 'JSONRPC' | 'HTTP+JSON';
+  readonly name: 'JSONRPC' | 'HTTP+JSON' | 'GRPC';
   readonly version: '1.0' | '0.3';
   send(req: SendMessageRequest, http: HttpContext): Promise<StreamResponse>;
   stream(req: SendMessageRequest, http: HttpContext): AsyncGenerator<WireEvent>;
@@ -209,5 +209,12 @@ class RestBinding implements WireBinding {
 export function createBinding(name: string, url: string, version: '1.0' | '0.3'): WireBinding | undefined {
   if (name.toUpperCase() === 'JSONRPC') return new JsonRpcBinding(url, version);
   if (name.toUpperCase() === 'HTTP+JSON' && version === '1.0') return new RestBinding(url);
-  return undefined;
+  return extraBindings.get(name.toUpperCase())?.(url, version);
+}
+
+const extraBindings = new Map<string, (url: string, version: '1.0' | '0.3') => WireBinding | undefined>();
+
+/** Adds a `protocolBinding` the client can pick from a card (the gRPC binding registers itself with `useA2AGrpcBinding()`). */
+export function registerWireBinding(name: string, factory: (url: string, version: '1.0' | '0.3') => WireBinding | undefined): void {
+  extraBindings.set(name.toUpperCase(), factory);
 }
