@@ -14,9 +14,10 @@ import { DefaultRequestHandler, InMemoryTaskStore } from '@a2a-js/sdk/server';
 import { Role, TaskState, type AgentCard as SdkCard, type Message as SdkMessage, type StreamResponse as SdkStreamResponse, type Task as SdkTask } from '@a2a-js/sdk';
 import { TaskNotFoundError } from '@a2a-js/sdk/errors';
 import { decodeErrorInfo, decodeStatus as sdkDecodeStatus, GRPC_STATUS_DETAILS_BIN } from '@a2a-js/sdk/errors/grpc';
-import { createA2AGrpcClient, createA2AGrpcServer, type A2AGrpcClient, type A2AGrpcServer } from '../../src/a2a/grpc/index.js';
-import { A2A_PROTOCOL_VERSION, type A2AMessage, type SendMessageRequest, type StreamResponse, type Task } from '../../src/a2a/index.js';
+import { createA2AGrpcClient, createA2AGrpcServer, useA2AGrpcBinding, type A2AGrpcClient, type A2AGrpcServer } from '../../src/a2a/grpc/index.js';
+import { A2A_PROTOCOL_VERSION, createA2AClient, type A2AMessage, type SendMessageRequest, type StreamResponse, type Task } from '../../src/a2a/index.js';
 import { isPenguiflowError } from '../../src/errors/index.js';
+import { message } from '../../src/index.js';
 import { startAgent, type RunningAgent } from './a2a-fixtures.js';
 import { TestExecutor } from './a2a-sdk-server.js';
 
@@ -173,6 +174,26 @@ describe('SDK gRPC client → our gRPC server', () => {
     ac.abort(new Error('caller gave up'));
     await expect(it.next()).rejects.toThrow('caller gave up');
     await ours.cancelTask({ id: slowId });
+  });
+
+  it('createA2AClient picks the GRPC interface after useA2AGrpcBinding(): send, stream, cancel', async () => {
+    const closeGrpc = useA2AGrpcBinding();
+    try {
+      const a2a = createA2AClient({ binding: 'GRPC', timeoutMs: 10_000 });
+      expect((await a2a.resolve(agent.url)).binding).toBe('GRPC');
+      const res = await a2a.send({ agentUrl: agent.url, message: message('via remote client', { tenant: 'acme' }), idempotencyKey: randomUUID() });
+      expect(res.payload).toBe('via remote client');
+      expect(agent.seen.at(-1)?.headers.tenant).toBe('acme');
+      const events: unknown[] = [];
+      for await (const e of a2a.stream({ agentUrl: agent.url, message: message('stream:3', { tenant: 'acme' }), idempotencyKey: randomUUID() })) events.push(e);
+      expect(events.length).toBeGreaterThanOrEqual(4);
+      const slow = await ours.sendMessage(ourSend('slow:5000', true, 'acme'));
+      const slowId = 'task' in slow ? slow.task.id : '';
+      await a2a.cancel({ agentUrl: agent.url, taskId: slowId, tenant: 'acme' });
+      expect((await ours.getTask({ id: slowId, tenant: 'acme' })).status.state).toBe('TASK_STATE_CANCELED');
+    } finally {
+      closeGrpc();
+    }
   });
 });
 

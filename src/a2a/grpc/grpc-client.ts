@@ -32,7 +32,9 @@ export interface A2AGrpcClientOptions {
 
 export interface A2AGrpcCallOptions {
   signal?: AbortSignal;
-  /** Overrides the client's timeout for this call (ms). */
+  /** Extra metadata for this call (keys are lower-cased). */
+  metadata?: Record<string, string>;
+  /** Overrides the client's timeout for this call (ms); `Infinity` leaves the bound to `signal`. */
   timeoutMs?: number;
 }
 
@@ -52,6 +54,11 @@ export interface A2AGrpcClient {
 type Callback = (err: grpc.ServiceError | null, value?: unknown) => void;
 type UnaryFn = (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: Callback) => grpc.ClientUnaryCall;
 type StreamFn = (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions) => grpc.ClientReadableStream<unknown>;
+
+/** A gRPC deadline `ms` from now; none for a non-finite or huge `ms` (timers overflow past 2^31 - 1 ms). */
+function deadlineIn(ms: number): grpc.CallOptions {
+  return Number.isFinite(ms) && ms < 2 ** 31 - 1 ? { deadline: Date.now() + ms } : {};
+}
 
 const ClientCtor = grpc.makeGenericClientConstructor(A2AService, 'A2AService');
 
@@ -113,7 +120,7 @@ export function createA2AGrpcClient(target: string, options: A2AGrpcClientOption
     return new Promise<T>((resolve, reject) => {
       const fn: UnaryFn = client[method]!.bind(client);
       const onAbort = () => handle.cancel();
-      const handle = fn(request, metadataFor(), { deadline: Date.now() + ms }, (err, value) => {
+      const handle = fn(request, metadataFor(call.metadata), deadlineIn(ms), (err, value) => {
         signal?.removeEventListener('abort', onAbort);
         if (err) {
           if (signal?.aborted) reject(signal.reason as Error);
@@ -135,8 +142,8 @@ export function createA2AGrpcClient(target: string, options: A2AGrpcClientOption
     const signal = call.signal;
     signal?.throwIfAborted();
     const fn: StreamFn = client[method]!.bind(client);
-    const extra = call.lastEventId === undefined ? undefined : { [GRPC_LAST_EVENT_ID_KEY]: String(call.lastEventId) };
-    const handle = fn(request, metadataFor(extra), { deadline: Date.now() + ms });
+    const extra = call.lastEventId === undefined ? call.metadata : { ...call.metadata, [GRPC_LAST_EVENT_ID_KEY]: String(call.lastEventId) };
+    const handle = fn(request, metadataFor(extra), deadlineIn(ms));
     const onAbort = () => handle.cancel();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {

@@ -5,3 +5,4 @@
 export * from './status.js';
 export * from './grpc-server.js';
 export * from './grpc-client.js';
+export * from './grpc-binding.js';
