@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { createA2AGrpcClient, createA2AGrpcServer, type A2AGrpcServer } from '../../src/a2a/grpc/index.js';
 import type { SendMessageRequest } from '../../src/a2a/index.js';
+import { createA2ASecurity, createApiKeyAuthenticator, generateApiKey, hashApiKey } from '../../src/security/index.js';
 import { startAgent, type RunningAgent } from './a2a-fixtures.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'pf-grpc-pki-'));
@@ -102,5 +103,42 @@ describe('gRPC behind mutual TLS', () => {
     await expect.poll(() => grpcServer.stats().streams).toBe(0);
     await client.cancelTask({ id });
     client.close();
+  });
+});
+
+describe('gRPC with the HTTP security hooks (createA2ASecurity: API keys, scopes)', () => {
+  it('the same credentials and scopes as HTTP: read-only key cannot send, unknown key is refused', async () => {
+    const writer = generateApiKey();
+    const reader = generateApiKey();
+    const security = createA2ASecurity({
+      authenticators: [
+        createApiKeyAuthenticator({
+          keys: [
+            { id: 'w', hash: hashApiKey(writer), tenants: ['acme'], scopes: ['send', 'read', 'cancel'] },
+            { id: 'r', hash: hashApiKey(reader), tenants: ['acme'], scopes: ['read'] },
+          ],
+        }),
+      ],
+    });
+    const local = await startAgent();
+    const server = createA2AGrpcServer({ server: local.server, httpAuth: security.auth, authorize: security.authorize, onError: () => undefined });
+    const { target: t } = await server.listen();
+    const as = (key: string) => createA2AGrpcClient(t, { metadata: { 'x-api-key': key }, timeoutMs: 5_000 });
+    const w = as(writer);
+    const r = as(reader);
+    const nobody = as('pfk_wrong');
+    try {
+      const out = await w.sendMessage(send('with a key'));
+      const id = 'task' in out ? out.task.id : '';
+      expect(local.seen.at(-1)?.headers.tenant).toBe('acme');
+      expect((await r.getTask({ id })).id).toBe(id);
+      expect(reasonOf(await r.sendMessage(send('nope')).catch((e: unknown) => e))).toBe('PERMISSION_DENIED');
+      expect(reasonOf(await nobody.getTask({ id }).catch((e: unknown) => e))).toBe('UNAUTHENTICATED');
+      expect(reasonOf(await w.getTask({ id, tenant: 'globex' }).catch((e: unknown) => e))).toBe('PERMISSION_DENIED');
+    } finally {
+      for (const c of [w, r, nobody]) c.close();
+      await server.close();
+      await local.close();
+    }
   });
 });

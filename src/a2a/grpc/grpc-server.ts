@@ -9,15 +9,16 @@
  * shape and validated by the same functions as the HTTP bindings, so an
  * invalid request gets the same `INVALID_PARAMS` with field violations.
  */
+import type { IncomingMessage } from 'node:http';
 import type { PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import * as pb from '@a2a-js/sdk';
 import { A2AService } from '@a2a-js/sdk/server/grpc';
-import { A2A_PROTOCOL_VERSION, TENANT_HEADER } from '../protocol/constants.js';
+import { A2A_PROTOCOL_VERSION, METHODS, TENANT_HEADER, type A2AMethod } from '../protocol/constants.js';
 import { A2AProtocolError, invalidParams } from '../protocol/errors.js';
 import type { AgentCard } from '../protocol/types.js';
 import { isObject, parseGetTaskRequest, parseListTasksRequest, parsePushConfig, parseSendMessageRequest, parseTaskIdRequest } from '../protocol/validate.js';
-import type { A2APrincipal, A2AServer } from '../server/a2a-server.js';
+import type { A2AAuthorizeRequest, A2APrincipal, A2AServer } from '../server/a2a-server.js';
 import { A2AOperations, type OperationContext, type StreamSink } from '../server/operations.js';
 import type { RequestScope } from '../server/task-manager.js';
 import { GRPC_STATUS_DETAILS_KEY, toGrpcError } from './status.js';
@@ -45,6 +46,15 @@ export interface A2AGrpcServerOptions {
    * `authContext.sslPeerCertificate` is the client certificate under mutual TLS.
    */
   auth?: (metadata: grpc.Metadata, peer: string, authContext: GrpcAuthContext) => A2APrincipal | undefined | Promise<A2APrincipal | undefined>;
+  /**
+   * The HTTP server's `auth` hook (e.g. `createA2ASecurity(...).auth`), reused
+   * for gRPC when `auth` is not given: it sees the metadata as lower-cased
+   * headers and the client certificate as `req.socket.getPeerCertificate()`,
+   * so API keys, bearer JWTs and mTLS work unchanged.
+   */
+  httpAuth?: (req: IncomingMessage) => A2APrincipal | undefined | Promise<A2APrincipal | undefined>;
+  /** The HTTP server's `authorize` hook (scopes, rate limits), called per call with the v1.0 method name as `operation`. */
+  authorize?: (request: A2AAuthorizeRequest) => void | Promise<void>;
   defaultTenant?: string;
   /** Longest a blocking SendMessage waits. Default 60 s. */
   blockingTimeoutMs?: number;
@@ -90,6 +100,16 @@ function firstString(md: grpc.Metadata, key: string): string | undefined {
   return v === undefined ? undefined : typeof v === 'string' ? v : v.toString('utf8');
 }
 
+/** What an HTTP auth hook reads, built from a gRPC call: headers from metadata, the client certificate from the TLS context. */
+function requestLike(md: grpc.Metadata, ctx: GrpcAuthContext, path: string): IncomingMessage {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(md.getMap())) if (!k.endsWith('-bin')) headers[k] = typeof v === 'string' ? v : v.toString('utf8');
+  const cert = ctx.sslPeerCertificate;
+  // grpc-js reports sslPeerCertificate only when the TLS socket is authorized (the certificate verified against the CA)
+  const socket = { getPeerCertificate: () => cert ?? {}, authorized: cert !== undefined, remoteAddress: undefined };
+  return { headers, socket, method: 'POST', url: path } as unknown as IncomingMessage;
+}
+
 function errorFor(error: unknown): Partial<grpc.StatusObject> {
   const { code, message, details } = toGrpcError(error);
   const metadata = new grpc.Metadata();
@@ -116,6 +136,12 @@ export function createA2AGrpcServer(options: A2AGrpcServerOptions): A2AGrpcServe
       const e = error instanceof Error ? `${error.name}: ${error.message}` : 'non-error thrown';
       console.error('[penguiflow/a2a/grpc]', e, JSON.stringify(fields));
     });
+  const httpAuth = options.httpAuth;
+  const auth: ((md: grpc.Metadata, peer: string, ctx: GrpcAuthContext, path: string) => A2APrincipal | undefined | Promise<A2APrincipal | undefined>) | undefined = options.auth
+    ? options.auth
+    : httpAuth
+      ? (md, _peer, ctx, path) => httpAuth(requestLike(md, ctx, path))
+      : undefined;
   let ops: A2AOperations | undefined;
   const operations = (): A2AOperations => {
     if (!ops) {
@@ -140,8 +166,9 @@ export function createA2AGrpcServer(options: A2AGrpcServerOptions): A2AGrpcServe
     }
     const requested = typeof json.tenant === 'string' && json.tenant !== '' ? json.tenant : undefined;
     let tenant: string;
-    if (options.auth) {
-      const principal = await options.auth(md, call.getPeer(), call.getAuthContext());
+    let principal: A2APrincipal | undefined;
+    if (auth) {
+      principal = await auth(md, call.getPeer(), call.getAuthContext(), call.getPath());
       if (!principal) throw new A2AProtocolError('UNAUTHENTICATED');
       const allowed = principal.tenants ?? [principal.tenant];
       if (requested !== undefined && requested !== principal.tenant && !allowed.includes(requested)) throw new A2AProtocolError('PERMISSION_DENIED');
@@ -150,6 +177,11 @@ export function createA2AGrpcServer(options: A2AGrpcServerOptions): A2AGrpcServe
       tenant = requested ?? firstString(md, TENANT_HEADER.toLowerCase()) ?? defaultTenant;
     }
     if (!TENANT_RE.test(tenant)) throw new A2AProtocolError('INVALID_PARAMS', { message: 'tenant must be 1-128 characters of [A-Za-z0-9._:@-]' });
+    if (options.authorize) {
+      const name = call.getPath().split('/').pop() ?? '';
+      const operation = (Object.values(METHODS) as string[]).includes(name) ? (name as A2AMethod) : undefined;
+      await options.authorize({ req: requestLike(md, call.getAuthContext(), call.getPath()), principal, tenant, operation });
+    }
     return { tenant };
   };
 
