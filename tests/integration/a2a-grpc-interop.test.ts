@@ -176,6 +176,15 @@ describe('SDK gRPC client → our gRPC server', () => {
     await ours.cancelTask({ id: slowId });
   });
 
+  it('binary parts cross gRPC untouched (proto bytes ↔ base64 raw)', async () => {
+    const bytes = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7919) & 0xff));
+    const out = await ours.sendMessage({ message: { messageId: randomUUID(), role: 'ROLE_USER', parts: [{ raw: bytes.toString('base64'), mediaType: 'application/octet-stream' }] } });
+    const task = 'task' in out ? out.task : undefined;
+    expect(Buffer.compare(Buffer.from(task!.history![0]!.parts[0]!.raw!, 'base64'), bytes)).toBe(0);
+    const echoed = task!.artifacts![0]!.parts[0]!.data as { raw: string }[];
+    expect(Buffer.compare(Buffer.from(echoed[0]!.raw, 'base64'), bytes)).toBe(0);
+  });
+
   it('createA2AClient picks the GRPC interface after useA2AGrpcBinding(): send, stream, cancel', async () => {
     const closeGrpc = useA2AGrpcBinding();
     try {
