@@ -143,7 +143,7 @@ describe('WebSocket endpoint', () => {
   it('cancel over the socket stops the trace', async () => {
     const task = await startTask('slow:20000', 'acme');
     const c = await open('acme');
-    c.ws.send(JSON.stringify({ op: 'subscribe', id: 's', taskId: task.id }));
+    c.ws.send(JSON.stringify({ op: 'subscribe', id: 's', traceId: task.id })); // the trace id is the task id
     await c.next((f) => f.op === 'subscribed');
     c.ws.send(JSON.stringify({ op: 'cancel', id: 'c', taskId: task.id }));
     const res = await c.next((f) => f.op === 'result' && f.id === 'c');

@@ -163,7 +163,8 @@ export function createA2AWebSocketEndpoint(options: A2AWebSocketOptions): A2AWeb
   const onFrame = async (c: Conn, data: RawData, isBinary: boolean): Promise<void> => {
     const frame = c.codec.decode(data, isBinary);
     const id = frame.id;
-    const taskId = frame.taskId;
+    // a task id is the flow's trace id: `traceId` is accepted as an alias
+    const taskId = frame.taskId ?? frame.traceId;
     if (typeof taskId !== 'string' || taskId === '' || taskId.length > 256) throw new A2AProtocolError('INVALID_PARAMS', { message: 'taskId is required', violations: [{ field: 'taskId', description: 'is required' }] });
     const ctx: OperationContext = { scope: { tenant: c.tenant } };
     switch (frame.op) {
@@ -222,7 +223,8 @@ export function createA2AWebSocketEndpoint(options: A2AWebSocketOptions): A2AWeb
         try {
           const f = c.codec.decode(data, isBinary);
           id = f.id;
-          taskId = typeof f.taskId === 'string' ? f.taskId : undefined;
+          const t = f.taskId ?? f.traceId;
+          taskId = typeof t === 'string' ? t : undefined;
         } catch {
           id = undefined;
         }
