@@ -10,6 +10,7 @@
 import { findPenguiflowError, LoadShedError, NotFoundError, RemoteUnavailableError } from '../errors/index.js';
 import type { AgentRegistry } from '../protocols/agent-registry.js';
 import type { RemoteCallRequest, RemoteCallResult, RemoteStreamEvent, RemoteTransport } from '../protocols/remote-transport.js';
+import type { AnswerCache } from './answer-cache.js';
 import type { Admission, BreakerOptions } from './breaker.js';
 import type { ResilienceEvent, ResilienceEventSink } from './events.js';
 import { InstancePool, type HealthOptions, type InstanceState } from './instance-pool.js';
@@ -36,8 +37,10 @@ export interface BalancedTransportOptions {
   breaker?: BreakerOptions | false;
   /** A shared budget, options for one, or `false` (no limit besides `maxAttempts`). */
   retryBudget?: RetryBudget | RetryBudgetOptions | false;
-  /** Used when no instance can take the call. Without it the call fails with REMOTE_UNAVAILABLE. */
+  /** Used when no instance can take the call (after `answers`). Without either the call fails with REMOTE_UNAVAILABLE. */
   fallback?: Fallback;
+  /** Records the answer of every completed call; answers from it when no instance can take a call. */
+  answers?: AnswerCache;
   /** Where events go; see `flowEventSink`. */
   events?: ResilienceEventSink;
   /** Instances tried per call (first + failovers). Default 3. */
@@ -94,6 +97,33 @@ function reasonOf(error: unknown): string {
   const pf = findPenguiflowError(error);
   const r = (pf?.details as { reason?: unknown } | undefined)?.reason;
   return typeof r === 'string' ? r : (pf?.code ?? 'ERROR');
+}
+
+/** Assembles a stream's answer as RemoteNode does: one-shot artifacts, else the streamed ones joined, else the reply message. */
+class StreamAnswer {
+  private readonly artifacts = new Map<string, unknown[]>();
+  private message: unknown;
+  completed = false;
+
+  add(ev: RemoteStreamEvent): void {
+    if (ev.kind === 'artifact') {
+      const id = ev.artifactId ?? `a${this.artifacts.size}`;
+      const pieces = ev.append ? (this.artifacts.get(id) ?? []) : [];
+      pieces.push(ev.payload);
+      this.artifacts.set(id, pieces);
+    }
+    if (ev.kind === 'message') {
+      this.message = ev.payload;
+      this.completed = true;
+    }
+    if (ev.state === 'completed') this.completed = true;
+  }
+
+  value(): unknown {
+    const all = [...this.artifacts.values()].map((p) => (p.length === 1 ? p[0] : p.every((x) => typeof x === 'string') ? p.join('') : p));
+    if (all.length === 0) return this.message;
+    return all.length === 1 ? all[0] : all;
+  }
 }
 
 /** See the module comment; create with {@link createBalancedTransport}. */
@@ -190,6 +220,11 @@ export class BalancedTransport implements RemoteTransport {
   }
 
   private async degrade(req: RemoteCallRequest, target: Target, reason: FallbackContext['reason'], error: unknown): Promise<{ payload: unknown }> {
+    const cached = this.options.answers?.lookup(req);
+    if (cached) {
+      this.callEvent('fallback_used', req, target, { reason, extra: { cached: true } });
+      return cached;
+    }
     if (this.options.fallback) {
       this.callEvent('fallback_used', req, target, { reason });
       const ctx: FallbackContext = { reason, target: target.label };
@@ -198,6 +233,10 @@ export class BalancedTransport implements RemoteTransport {
     }
     if (error !== undefined && reason === 'EXHAUSTED') throw error;
     throw new RemoteUnavailableError(`No instance of ${target.label} can take the call (${reason})`, { cause: error, details: { target: target.label, reason } });
+  }
+
+  private canDegrade(req: RemoteCallRequest): boolean {
+    return this.options.fallback !== undefined || this.options.answers?.lookup(req) !== undefined;
   }
 
   /** Per-attempt request: the instance URL and a timeout within what is left of the call. */
@@ -238,7 +277,7 @@ export class BalancedTransport implements RemoteTransport {
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
       const choice = this.select(target, req, tried, attempt);
       if ('none' in choice) {
-        if (lastError !== undefined && choice.none !== 'EXHAUSTED' && !this.options.fallback) throw lastError;
+        if (lastError !== undefined && choice.none !== 'EXHAUSTED' && !this.canDegrade(req)) throw lastError;
         const { payload } = await this.degrade(req, target, choice.none, lastError);
         return { state: 'completed', payload, metadata: { fallback: true } };
       }
@@ -255,6 +294,7 @@ export class BalancedTransport implements RemoteTransport {
         const res = await this.inner.send(this.attemptRequest(req, s, deadline, true));
         this.settle(s, choice.admission, started, undefined, false);
         if (res.taskId) this.remember(res.taskId, s, req, res.state);
+        if (res.state === 'completed') this.options.answers?.record(req, res.payload);
         return res;
       } catch (error) {
         const aborted = req.signal?.aborted === true;
@@ -281,7 +321,7 @@ export class BalancedTransport implements RemoteTransport {
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
       const choice = this.select(target, req, tried, attempt);
       if ('none' in choice) {
-        if (lastError !== undefined && choice.none !== 'EXHAUSTED' && !this.options.fallback) throw lastError;
+        if (lastError !== undefined && choice.none !== 'EXHAUSTED' && !this.canDegrade(req)) throw lastError;
         const { payload } = await this.degrade(req, target, choice.none, lastError);
         yield { kind: 'message', state: 'completed', payload, final: true };
         return;
@@ -304,6 +344,7 @@ export class BalancedTransport implements RemoteTransport {
       );
       let first = true;
       let final = false;
+      const answer = this.options.answers ? new StreamAnswer() : undefined;
       let taskId: string | undefined;
       let settled = false;
       try {
@@ -315,11 +356,13 @@ export class BalancedTransport implements RemoteTransport {
           if (ev.taskId && !taskId) taskId = ev.taskId;
           if (ev.final) final = true;
           if (taskId) this.remember(taskId, s, req, ev.final ? 'completed' : undefined);
+          answer?.add(ev);
           yield ev;
         }
         if (!final) throw new RemoteUnavailableError(`The stream from ${s.entry.url} ended before its final event`, { details: { agentUrl: s.entry.url, reason: 'STREAM_CUT' } });
         settled = true;
         this.settle(s, choice.admission, started, undefined, false);
+        if (answer?.completed) this.options.answers!.record(req, answer.value());
         return;
       } catch (error) {
         clearTimeout(timer);

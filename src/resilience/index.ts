@@ -9,3 +9,4 @@ export * from './retry-budget.js';
 export * from './strategies.js';
 export { InstancePool, type HealthOptions, type InstancePoolOptions } from './instance-pool.js';
 export { hash53 } from './hash.js';
+export * from './answer-cache.js';

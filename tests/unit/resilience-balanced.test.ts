@@ -3,7 +3,7 @@ import { isPenguiflowError, RemoteError, RemoteUnavailableError } from '../../sr
 import { message } from '../../src/core/message.js';
 import type { RemoteCallRequest, RemoteCallResult, RemoteStreamEvent, RemoteTransport } from '../../src/protocols/remote-transport.js';
 import { MemoryAgentRegistry } from '../../src/registry/index.js';
-import { createBalancedTransport, flowEventSink, type BalancedTransport, type ResilienceEvent } from '../../src/resilience/index.js';
+import { AnswerCache, createBalancedTransport, flowEventSink, type BalancedTransport, type ResilienceEvent } from '../../src/resilience/index.js';
 import { createFlow, node, type FlowEvent } from '../../src/index.js';
 
 type Mode = 'ok' | 'down' | 'fail-task' | 'cut';
@@ -121,6 +121,21 @@ describe('createBalancedTransport', () => {
     for (let i = 0; i < 6; i++) await bare.balanced.send(req(i)).catch(() => undefined);
     const e = await bare.balanced.send(req(7)).catch((x: unknown) => x);
     expect(isPenguiflowError(e, 'REMOTE_UNAVAILABLE')).toBe(true);
+  });
+
+  it('answers from the cache of last good answers when every instance is open', async () => {
+    const answers = new AnswerCache();
+    const { inner, events, balanced } = await setup(1, { breaker: { halfOpenAfterMs: 60_000 }, answers });
+    const same = () => req(0, { message: message('what is up', { tenant: 'acme' }) });
+    const good = await collect(balanced.stream(same()));
+    expect(good.at(-1)?.final).toBe(true);
+    inner.modes.set('http://127.0.0.1:9000', 'down');
+    for (let i = 0; i < 3; i++) await balanced.send(req(10 + i)).catch(() => undefined);
+    const out = await collect(balanced.stream(same()));
+    expect(out).toEqual([{ kind: 'message', state: 'completed', payload: 'http://127.0.0.1:9000', final: true }]);
+    expect(events.filter((e) => e.type === 'fallback_used').at(-1)).toMatchObject({ reason: 'ALL_OPEN', extra: { cached: true } });
+    const other = await balanced.send(req(99)).catch((x: unknown) => x);
+    expect(isPenguiflowError(other, 'REMOTE_UNAVAILABLE')).toBe(true); // nothing cached for that question
   });
 
   it('sheds low-priority calls when every instance is at capacity', async () => {
