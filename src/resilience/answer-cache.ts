@@ -4,7 +4,7 @@
  * instance can take a call it answers from here (a `fallback_used` event with
  * `reason` and `extra.cached: true`) before trying the `fallback` function.
  */
-import type { RemoteCallRequest } from '../protocols/remote-transport.js';
+import type { RemoteCallRequest, RemoteStreamEvent } from '../protocols/remote-transport.js';
 
 export interface AnswerCacheOptions {
   /** What identifies "the same question". Default: target + tenant + the JSON of the payload. */
@@ -58,3 +58,31 @@ export class AnswerCache {
     return { payload: e.payload };
   }
 }
+
+/** Assembles a stream's answer as RemoteNode does: one-shot artifacts, else the streamed ones joined, else the reply message. */
+export class StreamAnswer {
+  private readonly artifacts = new Map<string, unknown[]>();
+  private message: unknown;
+  completed = false;
+
+  add(ev: RemoteStreamEvent): void {
+    if (ev.kind === 'artifact') {
+      const id = ev.artifactId ?? `a${this.artifacts.size}`;
+      const pieces = ev.append ? (this.artifacts.get(id) ?? []) : [];
+      pieces.push(ev.payload);
+      this.artifacts.set(id, pieces);
+    }
+    if (ev.kind === 'message') {
+      this.message = ev.payload;
+      this.completed = true;
+    }
+    if (ev.state === 'completed') this.completed = true;
+  }
+
+  value(): unknown {
+    const all = [...this.artifacts.values()].map((p) => (p.length === 1 ? p[0] : p.every((x) => typeof x === 'string') ? p.join('') : p));
+    if (all.length === 0) return this.message;
+    return all.length === 1 ? all[0] : all;
+  }
+}
+

@@ -7,10 +7,11 @@
  * straight to the inner transport. `remoteNode({ transport: balanced, agentUrl:
  * 'agent://researcher' })` works unchanged.
  */
-import { findPenguiflowError, LoadShedError, NotFoundError, RemoteUnavailableError } from '../errors/index.js';
+import { LoadShedError, NotFoundError, RemoteUnavailableError } from '../errors/index.js';
 import type { AgentRegistry } from '../protocols/agent-registry.js';
 import type { RemoteCallRequest, RemoteCallResult, RemoteStreamEvent, RemoteTransport } from '../protocols/remote-transport.js';
-import type { AnswerCache } from './answer-cache.js';
+import { StreamAnswer, type AnswerCache } from './answer-cache.js';
+import { isFailoverable, parseTarget, reasonOf, type Target } from './targets.js';
 import type { Admission, BreakerOptions } from './breaker.js';
 import type { ResilienceEvent, ResilienceEventSink } from './events.js';
 import { InstancePool, type HealthOptions, type InstanceState } from './instance-pool.js';
@@ -63,11 +64,6 @@ export interface BalancedTransportOptions {
   now?: () => number;
 }
 
-interface Target {
-  label: string;
-  name?: string;
-  skill?: string;
-}
 
 interface TaskRoute {
   instance: InstanceState;
@@ -75,56 +71,6 @@ interface TaskRoute {
 }
 
 const MAX_ROUTES = 10_000;
-
-/** Connection-level failures worth another instance: unreachable, timed out, overloaded, 5xx. */
-export function isFailoverable(error: unknown): boolean {
-  const pf = findPenguiflowError(error);
-  if (!pf) return false;
-  if (pf.code === 'REMOTE_UNAVAILABLE' || pf.code === 'RATE_LIMITED') return true;
-  const status = (pf.details as { httpStatus?: unknown } | undefined)?.httpStatus;
-  return pf.code === 'REMOTE_ERROR' && pf.retryable && typeof status === 'number' && status >= 500;
-}
-
-export function parseTarget(agentUrl: string, skill: string | undefined): Target | undefined {
-  const m = /^(agent|skill):\/\/([^/?#]+)\/?$/.exec(agentUrl);
-  if (!m) return undefined;
-  const value = decodeURIComponent(m[2]!);
-  if (m[1] === 'agent') return { label: agentUrl, name: value, ...(skill ? { skill } : {}) };
-  return { label: agentUrl, skill: value };
-}
-
-function reasonOf(error: unknown): string {
-  const pf = findPenguiflowError(error);
-  const r = (pf?.details as { reason?: unknown } | undefined)?.reason;
-  return typeof r === 'string' ? r : (pf?.code ?? 'ERROR');
-}
-
-/** Assembles a stream's answer as RemoteNode does: one-shot artifacts, else the streamed ones joined, else the reply message. */
-class StreamAnswer {
-  private readonly artifacts = new Map<string, unknown[]>();
-  private message: unknown;
-  completed = false;
-
-  add(ev: RemoteStreamEvent): void {
-    if (ev.kind === 'artifact') {
-      const id = ev.artifactId ?? `a${this.artifacts.size}`;
-      const pieces = ev.append ? (this.artifacts.get(id) ?? []) : [];
-      pieces.push(ev.payload);
-      this.artifacts.set(id, pieces);
-    }
-    if (ev.kind === 'message') {
-      this.message = ev.payload;
-      this.completed = true;
-    }
-    if (ev.state === 'completed') this.completed = true;
-  }
-
-  value(): unknown {
-    const all = [...this.artifacts.values()].map((p) => (p.length === 1 ? p[0] : p.every((x) => typeof x === 'string') ? p.join('') : p));
-    if (all.length === 0) return this.message;
-    return all.length === 1 ? all[0] : all;
-  }
-}
 
 /** See the module comment; create with {@link createBalancedTransport}. */
 export class BalancedTransport implements RemoteTransport {

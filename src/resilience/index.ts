@@ -10,3 +10,4 @@ export * from './strategies.js';
 export { InstancePool, type HealthOptions, type InstancePoolOptions } from './instance-pool.js';
 export { hash53 } from './hash.js';
 export * from './answer-cache.js';
+export { isFailoverable, parseTarget } from './targets.js';
