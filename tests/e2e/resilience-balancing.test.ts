@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFlow, message, type FlowEvent } from '../../src/index.js';
 import { createA2AClient } from '../../src/a2a/index.js';
 import { remoteNode } from '../../src/remote/index.js';
-import { openAgentRegistry } from '../../src/registry/index.js';
+import { LeaseAgentRegistry, openAgentRegistry } from '../../src/registry/index.js';
+import { RedisAgentRegistry } from '../../src/registry/redis/index.js';
 import type { AgentRegistry } from '../../src/protocols/agent-registry.js';
 import { affinity, createBalancedTransport, flowEventSink, leastLoaded, roundRobin, type BalancedTransport, type Strategy } from '../../src/resilience/index.js';
 import { startAgent, type AgentProcess } from '../helpers/agent-processes.js';
@@ -144,6 +145,25 @@ describe.each(backends)('resilience over real agent processes, registry in $name
     expect(moved).toBe([...home.values()].filter((v) => v === 'a').length);
     await flow.stop();
     agents.set('a', await startAgent(env('a', DELAYS.a!)));
+  });
+
+  it.skipIf(skip)('a malformed entry in the registry is ignored with an event and never chosen', async () => {
+    const bad = (id: string, url: string, card: unknown) => ({ id, name: 'echo', url, skills: ['echo'], card, capacity: 1000, heartbeatMs: 60_000, registeredAt: Date.now(), ttlMs: 60_000, heartbeatSeq: 0, load: { inflight: 0, queueDepth: 0 } });
+    const entries = [bad('bad-url', 'javascript:alert(1)', { name: 'echo' }), bad('bad-card', 'http://127.0.0.1:1', 'not a card')];
+    for (const e of entries) {
+      if (registry instanceof RedisAgentRegistry) await registry.putRaw(e.id, JSON.stringify(e), 60_000);
+      else if (registry instanceof LeaseAgentRegistry) await registry.store.acquireLease(`agent:${e.id}`, e.id, 60_000, e);
+    }
+    try {
+      const { call, flow, events } = caller(roundRobin());
+      const served = await pool(60, 4, (i) => call(`bad-${i}`));
+      await flow.stop();
+      expect(new Set(served)).toEqual(new Set(['a', 'b', 'c']));
+      const invalid = events.filter((e) => e.type === 'registry_entry_invalid').map((e) => e.extra?.instanceId);
+      expect(invalid.sort()).toEqual(['bad-card', 'bad-url']);
+    } finally {
+      for (const e of entries) await registry.deregister(e.id);
+    }
   });
 
   it.skipIf(skip)('SIGKILL of an instance: marked down within 2 heartbeat intervals, no call lost, rejoins when restarted', async () => {
