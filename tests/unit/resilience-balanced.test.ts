@@ -3,7 +3,7 @@ import { isPenguiflowError, RemoteError, RemoteUnavailableError } from '../../sr
 import { message } from '../../src/core/message.js';
 import type { RemoteCallRequest, RemoteCallResult, RemoteStreamEvent, RemoteTransport } from '../../src/protocols/remote-transport.js';
 import { MemoryAgentRegistry } from '../../src/registry/index.js';
-import { AnswerCache, createBalancedTransport, flowEventSink, type BalancedTransport, type ResilienceEvent } from '../../src/resilience/index.js';
+import { AnswerCache, createBalancedTransport, flowEventSink, priorityTiers, roundRobin, type BalancedTransport, type ResilienceEvent } from '../../src/resilience/index.js';
 import { createFlow, node, type FlowEvent } from '../../src/index.js';
 
 type Mode = 'ok' | 'down' | 'fail-task' | 'cut';
@@ -136,6 +136,24 @@ describe('createBalancedTransport', () => {
     expect(events.filter((e) => e.type === 'fallback_used').at(-1)).toMatchObject({ reason: 'ALL_OPEN', extra: { cached: true } });
     const other = await balanced.send(req(99)).catch((x: unknown) => x);
     expect(isPenguiflowError(other, 'REMOTE_UNAVAILABLE')).toBe(true); // nothing cached for that question
+  });
+
+  it('priority tiers: tier 0 takes the calls; when it is down they fail over to tier 1', async () => {
+    const registry = new MemoryAgentRegistry();
+    for (const [id, tier] of [['p0', 0], ['p1', 0], ['q0', 1]] as const) {
+      await registry.register({ id, name: 'echo', url: `http://127.0.0.1:${id === 'q0' ? 9302 : id === 'p0' ? 9300 : 9301}`, skills: [], card: card('echo'), capacity: 8, heartbeatMs: 60_000, labels: { tier } }, 600_000);
+    }
+    const inner = new FakeTransport();
+    const events: ResilienceEvent[] = [];
+    const balanced = createBalancedTransport({ registry, transport: inner, strategy: priorityTiers(roundRobin()), events: (e) => events.push(e), refreshMs: 20, breaker: { halfOpenAfterMs: 60_000 }, retryBudget: { ratio: 1, minRetries: 100 } });
+    open.push(balanced);
+    for (let i = 0; i < 6; i++) await balanced.send(req(i));
+    expect(new Set(inner.calls.map((c) => c.url))).toEqual(new Set(['http://127.0.0.1:9300', 'http://127.0.0.1:9301']));
+    inner.modes.set('http://127.0.0.1:9300', 'down');
+    inner.modes.set('http://127.0.0.1:9301', 'down');
+    inner.calls.length = 0;
+    for (let i = 0; i < 10; i++) expect((await balanced.send(req(100 + i))).payload).toEqual({ from: 'http://127.0.0.1:9302' });
+    expect(events.some((e) => e.type === 'failover' && e.instanceId === 'q0')).toBe(true);
   });
 
   it('sheds low-priority calls when every instance is at capacity', async () => {
