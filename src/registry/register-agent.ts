@@ -84,8 +84,11 @@ export async function registerAgent(options: RegisterAgentOptions): Promise<Agen
       options.onError?.(error);
     }
   };
+  let pending = false;
   const timer = setInterval(() => {
-    beating = beating.then(beatOnce);
+    if (pending) return; // the registry is slow: skip this beat rather than queue them up
+    pending = true;
+    beating = beating.then(beatOnce).finally(() => (pending = false));
   }, heartbeatMs);
   timer.unref();
 
