@@ -41,6 +41,8 @@ import { TaskManager, type PayloadCodec, type RequestScope } from './task-manage
 import { PushNotifier, type A2APushOptions } from './push-notifier.js';
 import { withHttpCompression, type HttpCompressionOptions } from '../compression.js';
 import { createLogger, logErrorsTo } from '../../security/redacting-logger.js';
+import type { AgentRegistry } from '../../protocols/agent-registry.js';
+import { registerAgent, type AgentRegistration } from '../../registry/register-agent.js';
 
 /** Who is calling, as decided by the `auth` hook. */
 export interface A2APrincipal {
@@ -121,6 +123,12 @@ export interface A2AServerOptions {
   compression?: HttpCompressionOptions;
   /** Called with the Node server `listen` created, before it listens (e.g. `(srv) => ws.attach(srv)` for the WebSocket endpoint). */
   onListen?: (server: Server) => void;
+  /**
+   * Registers this server in an agent registry when it listens (heartbeats
+   * with its load) and deregisters on close, so callers find it by name or
+   * skill (`agent://name`). `url`: what callers use; default the listen URL.
+   */
+  registry?: { registry: AgentRegistry; url?: string; capacity?: number; heartbeatMs?: number };
 }
 
 export interface A2AServer {
@@ -296,7 +304,8 @@ export function createA2AServer(options: A2AServerOptions): A2AServer {
   };
 
   let server: Server | undefined;
-  return {
+  let registration: AgentRegistration | undefined;
+  const api: A2AServer = {
     handler,
     tasks,
     pushIdle: () => notifier?.idle() ?? Promise.resolve(),
@@ -320,9 +329,22 @@ export function createA2AServer(options: A2AServerOptions): A2AServer {
       });
       const port = (srv.address() as AddressInfo).port;
       const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
-      return { url: `${listenOptions.tls ? 'https' : 'http'}://${shownHost}:${port}`, port };
+      const url = `${listenOptions.tls ? 'https' : 'http'}://${shownHost}:${port}`;
+      const reg = options.registry;
+      if (reg !== undefined) {
+        registration = await registerAgent({
+          registry: reg.registry,
+          server: api,
+          url: reg.url ?? url,
+          ...(reg.capacity === undefined ? {} : { capacity: reg.capacity }),
+          ...(reg.heartbeatMs === undefined ? {} : { heartbeatMs: reg.heartbeatMs }),
+        });
+      }
+      return { url, port };
     },
     async close() {
+      await registration?.close(); // callers stop choosing it before it stops answering
+      registration = undefined;
       for (const res of liveStreams) res.end();
       const srv = server;
       if (!srv) return;
@@ -333,4 +355,5 @@ export function createA2AServer(options: A2AServerOptions): A2AServer {
       });
     },
   };
+  return api;
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerAgents } from './agents.js';
 import { registerCancel } from './cancel.js';
 import { registerDemo } from './demo.js';
 import { registerDlq } from './dlq.js';
@@ -24,6 +25,7 @@ export function registerCommands(program: Command): void {
   registerWorker(program);
   registerWorkers(program);
   registerDlq(program);
+  registerAgents(program);
   registerUi(program);
   registerMetrics(program);
 }

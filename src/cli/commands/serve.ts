@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { createA2AServer, type A2ACardOptions } from '../../a2a/index.js';
 import { opsFromEnv } from '../ops-from-env.js';
 import { securityFromEnv } from '../../security/index.js';
+import { openAgentRegistry } from '../../registry/index.js';
 import { loadFlow } from '../load-flow.js';
 import { action, print, storeUrlOf, type StoreCliOptions } from '../store-cli.js';
 import { openStateStore } from '../../adapters/store-url.js';
@@ -16,6 +17,7 @@ interface ServeOptions extends StoreCliOptions {
   description?: string;
   publicUrl?: string;
   push?: boolean;
+  registry?: string;
 }
 
 /**
@@ -35,6 +37,7 @@ export function register(program: Command): void {
     .option('--description <text>', 'agent description')
     .option('--public-url <url>', 'base URL advertised in the agent card')
     .option('--push', 'enable push notifications (webhooks)')
+    .option('--registry <url>', 'register in an agent registry (redis://, postgres://…?schema=, sqlite:) and heartbeat (env PENGUIFLOW_REGISTRY)')
     .action(
       action(async (file: string, options: ServeOptions) => {
         const port = Number(options.port);
@@ -52,6 +55,8 @@ export function register(program: Command): void {
         }
         // Authentication, scopes, rate limits and TLS from env (docs/security.md): off unless configured.
         const { security, tls } = securityFromEnv();
+        const registryUrl = options.registry ?? process.env.PENGUIFLOW_REGISTRY;
+        const registry = registryUrl === undefined ? undefined : await openAgentRegistry(registryUrl);
         const server = createA2AServer({
           flow: obs.wrap(flow),
           store,
@@ -59,6 +64,7 @@ export function register(program: Command): void {
           ...(security === undefined ? {} : { auth: security.auth, authorize: security.authorize }),
           ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
           ...(options.push ? { push: { enabled: true } } : {}),
+          ...(registry === undefined ? {} : { registry: { registry, ...(options.publicUrl ? { url: options.publicUrl } : {}) } }),
         });
         const { url } = await server.listen({ port, host: options.host, ...(tls === undefined ? {} : { tls }) });
         print(`penguiflow: serving ${name} at ${url} (card ${url}/.well-known/agent-card.json)`);
@@ -72,6 +78,7 @@ export function register(program: Command): void {
           process.on('SIGTERM', stop);
         });
         await server.close();
+        await registry?.close?.();
         await flow.stop({ timeoutMs: 10_000 });
         await obs.close();
         await store.close?.();
