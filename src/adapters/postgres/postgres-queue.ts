@@ -81,14 +81,22 @@ export class PostgresQueue implements ConsumableBus {
   }
 
   private async query<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
-    try {
-      return await withTimeout(this.pool.query<R>(text, values), this.timeoutMs, () => busUnavailable('PostgreSQL', this.host));
-    } catch (error) {
-      if (error instanceof BusUnavailableError) throw error;
-      const code = (error as { code?: string }).code ?? '';
-      // connection-level failures (class 08, 57P) are "unavailable"; others are bugs and surface as they are
-      if (/^(08|57P)/.test(code) || (error as Error).message.includes('connect')) throw busUnavailable('PostgreSQL', this.host, error);
-      throw error;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await withTimeout(this.pool.query<R>(text, values), this.timeoutMs, () => busUnavailable('PostgreSQL', this.host));
+      } catch (error) {
+        if (error instanceof BusUnavailableError) throw error;
+        const code = (error as { code?: string }).code ?? '';
+        // Each statement runs alone (autocommit), so one the server rolled back as a deadlock victim
+        // (40P01) or a serialization failure (40001) is safe to run again.
+        if ((code === '40P01' || code === '40001') && attempt < 5) {
+          await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * (attempt + 1)));
+          continue;
+        }
+        // connection-level failures (class 08, 57P) are "unavailable"; others are bugs and surface as they are
+        if (/^(08|57P)/.test(code) || (error as Error).message.includes('connect')) throw busUnavailable('PostgreSQL', this.host, error);
+        throw error;
+      }
     }
   }
 
