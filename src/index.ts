@@ -1,7 +1,7 @@
 /**
  * @module penguiflow — typed async flows of nodes. Public core API only.
  */
-export { createFlow, Flow, type FlowOptions, type FetchOptions, type FlowStats } from './core/flow.js';
+export { createFlow, Flow, type FlowOptions, type FetchOptions, type FlowStats, type Placement } from './core/flow.js';
 export { node, Node, type NodeFn, type NodePolicy, type NodeContext, type EmitOptions, type StreamOptions, type EdgeSpec } from './core/node.js';
 export { message, childMessage, assertValidMessage, type Message, type Headers, type StreamChunk, type MessageInit } from './core/message.js';
 export { FLOW_EVENT_TYPES, type FlowEvent, type FlowEventType, type FlowMiddleware, type TraceStatus } from './core/events.js';

@@ -16,50 +16,15 @@ import { readOutputs, readResult } from './mailbox-readers.js';
 import { assertValidMessage, type Message } from './message.js';
 import type { EdgeSpec, Node } from './node.js';
 import { BoundedQueue, CLOSED } from './queue.js';
-import type { EventRecorder, RecorderOptions, RecorderStats } from './recorder.js';
+import type { EventRecorder } from './recorder.js';
 import { EventHub } from './event-hub.js';
 import { NodeRunner } from './runner.js';
 import type { EventFields, RunnerHost } from './runner-host.js';
+import type { FetchOptions, FlowOptions, FlowStats, Placement } from './flow-options.js';
+
+export type { FetchOptions, FlowOptions, FlowStats, Placement };
 import { TraceState } from './trace.js';
 import { RemoteEdges, traceparentOf, type ControllerHost, type DistributedOptions } from './remote-edges.js';
-
-export interface FlowOptions {
-  /** Names the flow in events, metrics and bus topics. Default "flow". */
-  name?: string;
-  /** Capacity of each node's input queue; a full queue makes producers wait. Default 64. */
-  queueSize?: number;
-  /** Where every FlowEvent is recorded (off the hot path, batched). */
-  stateStore?: StateStore;
-  recorder?: RecorderOptions;
-  /** Receives a copy of every edge hop (PenguiFlow-compatible publish). */
-  bus?: MessageBus;
-  middlewares?: FlowMiddleware[];
-  /** Allows cycles between different nodes (self-loops need `policy.allowCycle`). */
-  allowCycles?: boolean;
-  /** Traces whose unfetched outputs are kept; past it the oldest idle ones are dropped. Default 10,000. */
-  maxRetainedTraces?: number;
-  /** Where each node runs; `distributed` nodes run on workers (see `runWorker`). Overrides `policy.placement`. */
-  placement?: Record<string, Placement>;
-  /** The bus that carries distributed edges; may also be given to `run()`. */
-  distributed?: DistributedOptions;
-}
-
-export type Placement = 'local' | 'distributed';
-
-export interface FetchOptions {
-  traceId: string;
-  signal?: AbortSignal;
-  /** Give up after this long with NO_RESULT. */
-  timeoutMs?: number;
-}
-
-export interface FlowStats {
-  store: RecorderStats | undefined;
-  storeErrors: number;
-  busErrors: number;
-  middlewareErrors: number;
-  activeTraces: number;
-}
 
 type State = 'created' | 'running' | 'stopping' | 'stopped';
 
