@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { BusUnavailableError, findPenguiflowError } from '../errors/index.js';
-import type { BusEnvelope, ConsumeOptions, Delivery } from '../protocols/message-bus.js';
+import type { BusEnvelope, ConsumeOptions, Delivery, Subscription } from '../protocols/message-bus.js';
 
 export const DEFAULT_LEASE_MS = 30_000;
 export const DEFAULT_MAX_DELIVERIES = 5;
@@ -204,4 +204,31 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }
     signal?.addEventListener('abort', done, { once: true });
   });
+}
+
+/** What every adapter's consumer offers the bus that created it. */
+export interface StartableConsumer extends Subscription {
+  start(): Promise<void>;
+}
+
+/**
+ * Starts a consumer the way every broker adapter does: tracked in `live`
+ * while it runs, start bounded by `timeoutMs`, closed again if it fails to
+ * start, the failure mapped by `translate` (a BusUnavailableError passes through).
+ */
+export async function startConsumer<C extends StartableConsumer>(
+  live: Set<C>,
+  consumer: C,
+  timeoutMs: number,
+  unavailable: () => BusUnavailableError,
+  translate: (error: unknown) => unknown = (error) => error,
+): Promise<C> {
+  live.add(consumer);
+  try {
+    await withTimeout(consumer.start(), timeoutMs, unavailable);
+  } catch (error) {
+    await consumer.close();
+    throw error instanceof BusUnavailableError ? error : translate(error);
+  }
+  return consumer;
 }

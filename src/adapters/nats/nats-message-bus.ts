@@ -18,7 +18,7 @@ import type {
 } from '../../protocols/message-bus.js';
 import type { Serializer } from '../../protocols/serializer.js';
 import { bytesToBase64, decodeEnvelope, jsonSerializer } from '../../distributed/codec.js';
-import { busUnavailable, resolveConsumeOptions, safeHost, withTimeout } from '../../distributed/bus-consumer.js';
+import { busUnavailable, resolveConsumeOptions, safeHost, startConsumer, withTimeout } from '../../distributed/bus-consumer.js';
 import { natsNames, type NatsTopicNames } from './nats-names.js';
 import { NatsConsumer, type NatsBusInternals } from './nats-consumer.js';
 
@@ -192,14 +192,9 @@ export class NatsMessageBus implements ConsumableBus {
     const consumer = new NatsConsumer(this.internals, topic, group, handler, resolveConsumeOptions(options), () =>
       this.consumers.delete(consumer),
     );
-    this.consumers.add(consumer);
-    try {
-      await withTimeout(consumer.start(), this.internals.requestTimeoutMs, () => busUnavailable('NATS JetStream', this.host));
-    } catch (error) {
-      await consumer.close();
-      throw error instanceof BusUnavailableError ? error : this.translate(error);
-    }
-    return consumer;
+    return startConsumer(this.consumers, consumer, this.internals.requestTimeoutMs, () => busUnavailable('NATS JetStream', this.host), (error) =>
+      this.translate(error),
+    );
   }
 
   private async ensureDeadLetterStream(topic: string): Promise<void> {

@@ -11,7 +11,7 @@ import type {
 } from '../../protocols/message-bus.js';
 import type { Serializer } from '../../protocols/serializer.js';
 import { bytesToBase64, decodeEnvelope, jsonSerializer } from '../../distributed/codec.js';
-import { busUnavailable, resolveConsumeOptions, safeHost, withTimeout } from '../../distributed/bus-consumer.js';
+import { busUnavailable, resolveConsumeOptions, safeHost, startConsumer } from '../../distributed/bus-consumer.js';
 import { RabbitConnection } from './rabbitmq-connection.js';
 import { RabbitConsumer, type RabbitBusInternals } from './rabbitmq-consumer.js';
 import {
@@ -224,14 +224,9 @@ export class RabbitMessageBus implements ConsumableBus {
     const consumer = new RabbitConsumer(this.internals, topic, group, handler, resolveConsumeOptions(options), () =>
       this.consumers.delete(consumer),
     );
-    this.consumers.add(consumer);
-    try {
-      await withTimeout(consumer.start(), 10_000, () => busUnavailable('RabbitMQ', this.host));
-    } catch (error) {
-      await consumer.close();
-      throw error instanceof BusUnavailableError ? error : busUnavailable('RabbitMQ', this.host, error);
-    }
-    return consumer;
+    return startConsumer(this.consumers, consumer, 10_000, () => busUnavailable('RabbitMQ', this.host), (error) =>
+      busUnavailable('RabbitMQ', this.host, error),
+    );
   }
 
   private async deadLetter(

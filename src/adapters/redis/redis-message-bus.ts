@@ -10,7 +10,7 @@ import type {
 } from '../../protocols/message-bus.js';
 import type { Serializer } from '../../protocols/serializer.js';
 import { bytesToBase64, decodeEnvelope, jsonSerializer } from '../../distributed/codec.js';
-import { busUnavailable, resolveConsumeOptions, safeHost, withTimeout } from '../../distributed/bus-consumer.js';
+import { busUnavailable, resolveConsumeOptions, safeHost, startConsumer, withTimeout } from '../../distributed/bus-consumer.js';
 import { DEAD_LETTER, NACK_RETRY, PROMOTE, RETRY_DEAD } from './lua.js';
 import { RedisConsumer } from './redis-consumer.js';
 import { fieldMap, type RedisBusInternals, type RedisScripts, type RedisTopicKeys } from './redis-internals.js';
@@ -188,14 +188,7 @@ export class RedisMessageBus implements ConsumableBus {
     const consumer = new RedisConsumer(this.internals, topic, group, handler, resolveConsumeOptions(options), () =>
       this.consumers.delete(consumer),
     );
-    this.consumers.add(consumer);
-    try {
-      await withTimeout(consumer.start(), this.internals.commandTimeoutMs, () => busUnavailable('Redis', this.host));
-    } catch (error) {
-      await consumer.close();
-      throw error;
-    }
-    return consumer;
+    return startConsumer(this.consumers, consumer, this.internals.commandTimeoutMs, () => busUnavailable('Redis', this.host));
   }
 
   async listDeadLetters(topic: string, limit = 100): Promise<DeadLetter[]> {
