@@ -5,8 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { BusUnavailableError, findPenguiflowError } from '../errors/index.js';
-import type { BusEnvelope, ConsumeOptions, Delivery, Subscription } from '../protocols/message-bus.js';
+import { BusUnavailableError, findPenguiflowError, LeaseExpiredError } from '../errors/index.js';
+import type { BusEnvelope, ConsumeOptions, Delivery, FencedOperation, Subscription } from '../protocols/message-bus.js';
 
 export const DEFAULT_LEASE_MS = 30_000;
 export const DEFAULT_MAX_DELIVERIES = 5;
@@ -15,9 +15,12 @@ export interface ResolvedConsumeOptions {
   consumer: string;
   concurrency: number;
   leaseMs: number;
+  renewLease: boolean;
   maxDeliveries: number;
   ephemeral: boolean;
   signal: AbortSignal | undefined;
+  onExhausted: ((delivery: Delivery) => Promise<void>) | undefined;
+  onLeaseLost: ((delivery: Delivery, operation: FencedOperation) => void) | undefined;
 }
 
 /** A consumer name unique per process: host, pid and a random suffix. */
@@ -33,10 +36,18 @@ export function resolveConsumeOptions(options: ConsumeOptions = {}): ResolvedCon
     consumer: options.consumer ?? defaultConsumerName(),
     concurrency,
     leaseMs,
+    renewLease: options.renewLease !== false,
     maxDeliveries,
     ephemeral: options.ephemeral === true,
     signal: options.signal,
+    onExhausted: options.onExhausted,
+    onLeaseLost: options.onLeaseLost,
   };
+}
+
+/** A fresh random owner token for one delivery. */
+export function newLeaseToken(): string {
+  return randomBytes(9).toString('base64url');
 }
 
 /** `{ code, message }` of an error as a dead letter records it. */
@@ -47,51 +58,99 @@ export function errorSummary(error: unknown): { code: string; message: string } 
   return { code: 'Error', message: String(error) };
 }
 
+/**
+ * What an adapter does for one delivery. Each action resolves `false` when
+ * the broker says this delivery no longer holds its lease (fenced), `true`
+ * (or nothing) when it acted.
+ */
 export interface DeliveryActions {
-  ack(): Promise<void>;
-  nack(error: Error, delayMs: number): Promise<void>;
+  /** The owner token; generated when omitted. */
+  token?: string;
+  ack(): Promise<boolean | void>;
+  nack(error: Error, delayMs: number): Promise<boolean | void>;
+  /** Renews the lease; an adapter without one (yet) may omit it. */
+  extend?(): Promise<boolean | void>;
+  deadLetter?(error: Error): Promise<boolean | void>;
 }
 
+export type AdapterDelivery = Delivery & { readonly settled: boolean };
+
 /**
- * A {@link Delivery} whose ack/nack run at most once between them: the first
- * call wins, later calls resolve to the same promise.
+ * A {@link Delivery} whose ack/nack/deadLetter run at most once between them:
+ * the first call wins, later calls resolve to the same answer. Every refusal
+ * (an action resolving `false`) is reported to `onLeaseLost`.
  */
-export function createDelivery(envelope: BusEnvelope, deliveryCount: number, actions: DeliveryActions): Delivery & { readonly settled: boolean } {
-  let settled: Promise<void> | undefined;
-  return {
+export function createDelivery(
+  envelope: BusEnvelope,
+  deliveryCount: number,
+  actions: DeliveryActions,
+  onLeaseLost?: (delivery: Delivery, operation: FencedOperation) => void,
+): AdapterDelivery {
+  let settled: Promise<boolean> | undefined;
+  let lost = false;
+  const report = (operation: FencedOperation) => (done: boolean | void): boolean => {
+    if (done !== false) return true;
+    if (!lost || operation !== 'extend') onLeaseLost?.(delivery, operation);
+    lost = true;
+    return false;
+  };
+  const delivery: AdapterDelivery = {
     envelope,
     deliveryCount,
+    token: actions.token ?? newLeaseToken(),
     get settled() {
       return settled !== undefined;
     },
     ack() {
-      settled ??= actions.ack();
+      settled ??= actions.ack().then(report('ack'));
       return settled;
     },
     nack(error: Error, delayMs = 0) {
-      settled ??= actions.nack(error, Math.max(0, delayMs));
+      settled ??= actions.nack(error, Math.max(0, delayMs)).then(report('nack'));
       return settled;
     },
+    deadLetter(error: Error) {
+      settled ??= (actions.deadLetter?.(error) ?? Promise.reject(new Error('This adapter cannot dead-letter on demand'))).then(report('deadLetter'));
+      return settled;
+    },
+    extend() {
+      if (settled !== undefined || lost) return Promise.resolve(!lost && settled === undefined);
+      return (actions.extend?.() ?? Promise.resolve(true)).then(report('extend'));
+    },
+  };
+  return delivery;
+}
+
+/** The default for a delivery whose lease ran out on every delivery: dead-letter it. */
+function deadLetterExhausted(leaseMs: number) {
+  return async (delivery: Delivery): Promise<void> => {
+    await delivery.deadLetter(new LeaseExpiredError(`Lease of ${leaseMs} ms expired on every delivery`));
   };
 }
 
 /**
  * Concurrency slots for one subscription. `run` starts a handler in a slot;
  * resolve → ack, throw → nack (unless the handler settled the delivery itself).
+ * While the handler runs its lease is renewed every `leaseMs / 3`. A delivery
+ * past `maxDeliveries` goes to `onExhausted` instead of the handler.
  * A slot frees when its handler returns; `drain` also waits for the ack/nack.
- * `drain` waits for every running handler.
  */
 export class ConsumerSlots {
+  readonly concurrency: number;
   private running = 0;
   private readonly inflight = new Set<Promise<void>>();
   private waiters: (() => void)[] = [];
+  private readonly options: ResolvedConsumeOptions | undefined;
 
   constructor(
-    readonly concurrency: number,
+    options: ResolvedConsumeOptions | number,
     private readonly onSettleError: (error: unknown) => void = () => {},
     /** Called each time a slot frees up (after the delivery was settled). */
     private readonly onRelease: () => void = () => {},
-  ) {}
+  ) {
+    this.options = typeof options === 'number' ? undefined : options;
+    this.concurrency = typeof options === 'number' ? options : options.concurrency;
+  }
 
   get free(): number {
     return this.concurrency - this.running;
@@ -106,7 +165,11 @@ export class ConsumerSlots {
     while (this.free <= 0) await new Promise<void>((resolve) => this.waiters.push(resolve));
   }
 
-  run(delivery: Delivery & { readonly settled: boolean }, handler: (d: Delivery) => Promise<void>): void {
+  run(delivery: AdapterDelivery, handler: (d: Delivery) => Promise<void>): void {
+    const options = this.options;
+    if (options !== undefined && delivery.deliveryCount > options.maxDeliveries) {
+      handler = options.onExhausted ?? deadLetterExhausted(options.leaseMs);
+    }
     this.running++;
     let released = false;
     // the slot bounds running handlers; it frees as soon as the handler returns,
@@ -120,6 +183,7 @@ export class ConsumerSlots {
       for (const w of waiters) w();
       this.onRelease();
     };
+    const renewal = options?.renewLease ? this.renew(delivery, options.leaseMs) : undefined;
     const task = (async () => {
       let failure: Error | undefined;
       try {
@@ -127,6 +191,7 @@ export class ConsumerSlots {
       } catch (error) {
         failure = error instanceof Error ? error : new Error(String(error));
       }
+      if (renewal !== undefined) clearInterval(renewal);
       release();
       if (delivery.settled) return;
       if (failure) await delivery.nack(failure);
@@ -134,10 +199,32 @@ export class ConsumerSlots {
     })()
       .catch(this.onSettleError)
       .finally(() => {
+        if (renewal !== undefined) clearInterval(renewal);
         release();
         this.inflight.delete(task);
       });
     this.inflight.add(task);
+  }
+
+  /*
+   * Renews a third of the way into the lease, so two renewals can fail (a
+   * slow broker round trip, a busy event loop) before the lease runs out.
+   */
+  private renew(delivery: AdapterDelivery, leaseMs: number): ReturnType<typeof setInterval> {
+    let busy = false;
+    const timer = setInterval(() => {
+      if (busy || delivery.settled) return;
+      busy = true;
+      delivery
+        .extend()
+        .then((held) => {
+          if (!held) clearInterval(timer);
+        })
+        .catch(() => undefined) // a broker blip: the next tick tries again
+        .finally(() => (busy = false));
+    }, Math.max(1, Math.floor(leaseMs / 3)));
+    timer.unref?.();
+    return timer;
   }
 
   /** Waits for every handler running now (and those started while waiting). */

@@ -27,6 +27,7 @@ export const ERROR_TABLE = {
   PAYLOAD_TOO_LARGE: { name: 'PayloadTooLargeError', family: 'failure', retryable: false, message: 'The payload is over the size limit' },
   NOT_FOUND: { name: 'NotFoundError', family: 'failure', retryable: false, message: 'Not found' },
   BUS_UNAVAILABLE: { name: 'BusUnavailableError', family: 'failure', retryable: true, message: 'The message bus cannot be reached' },
+  LEASE_EXPIRED: { name: 'LeaseExpiredError', family: 'failure', retryable: false, message: 'The delivery lease expired on every delivery' },
   DECODE_FAILED: { name: 'DecodeFailedError', family: 'failure', retryable: false, message: 'An envelope could not be decoded' },
   LOAD_SHED: { name: 'LoadShedError', family: 'failure', retryable: true, message: 'The work was shed under load' },
   REMOTE_ERROR: { name: 'RemoteError', family: 'failure', retryable: true, message: 'The remote call failed' },

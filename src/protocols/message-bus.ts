@@ -32,25 +32,66 @@ export interface MessageBus {
   close(): Promise<void>;
 }
 
-/** One delivery of an envelope to a consumer. */
+/**
+ * One delivery of an envelope to a consumer, owned by that consumer until it
+ * settles it or its lease runs out.
+ *
+ * Fencing: every delivery carries an owner `token`. `ack`, `nack`, `extend`
+ * and `deadLetter` act only while this delivery still holds its lease; once
+ * another consumer may hold the envelope (the lease expired and it was handed
+ * out again) they MUST do nothing and resolve `false`, and the consumer
+ * reports it through {@link ConsumeOptions.onLeaseLost}. `ack`, `nack` and
+ * `deadLetter` settle the delivery: the first call wins, later calls resolve
+ * to the first one's answer.
+ */
 export interface Delivery<T = unknown> {
   envelope: BusEnvelope<T>;
-  /** 1 on first delivery, +1 on every redelivery. */
+  /** 1 on first delivery, +1 on every redelivery; a dead letter handed back starts again at 1. */
   deliveryCount: number;
-  /** Idempotent. */
-  ack(): Promise<void>;
-  /** Returns the envelope for redelivery after `delayMs`; dead-letters it once `maxDeliveries` is reached. */
-  nack(error: Error, delayMs?: number): Promise<void>;
+  /** Owner token of this delivery: different for every delivery of the same envelope. Opaque. */
+  readonly token: string;
+  /** Removes the envelope for good. `false` when the lease was lost (nothing was done). */
+  ack(): Promise<boolean>;
+  /** Hands the envelope back for redelivery after `delayMs`; dead-letters it once `maxDeliveries` is reached. `false` when the lease was lost. */
+  nack(error: Error, delayMs?: number): Promise<boolean>;
+  /**
+   * Renews the lease for another `leaseMs` from now. The consumer calls it on
+   * its own while the handler runs (unless `renewLease: false`), so a slow
+   * handler keeps its work. `false` when the lease was already lost.
+   */
+  extend(): Promise<boolean>;
+  /** Dead-letters the envelope now, whatever its delivery count. `false` when the lease was lost. */
+  deadLetter(error: Error): Promise<boolean>;
 }
+
+/** What a consumer did not do because its delivery's lease was lost. */
+export type FencedOperation = 'ack' | 'nack' | 'extend' | 'deadLetter';
 
 export interface ConsumeOptions {
   /** Consumer name within the group; unique per process. */
   consumer?: string;
   concurrency?: number;
-  /** Time an unacked delivery stays owned before it is redelivered to another consumer. */
+  /**
+   * How long a silent consumer keeps a delivery: while the handler runs the
+   * lease is renewed every `leaseMs / 3`, so this is not a maximum run time.
+   * A consumer that stops renewing (its process died or stalled) loses the
+   * delivery to another consumer after this long.
+   */
   leaseMs?: number;
+  /** Renew the lease while the handler runs. Default true; false leaves renewal to `delivery.extend()`. */
+  renewLease?: boolean;
   /** After this many failed deliveries the envelope goes to the dead-letter topic with its last error. */
   maxDeliveries?: number;
+  /**
+   * Called, instead of the handler, for a delivery whose count is past
+   * `maxDeliveries` because its lease ran out on every earlier delivery (the
+   * handler never settled it). It MUST settle the delivery (ack it if the work
+   * turns out to be done; dead-letter it otherwise). Default: dead-letter with
+   * `LEASE_EXPIRED`.
+   */
+  onExhausted?: (delivery: Delivery) => Promise<void>;
+  /** Told each time an operation on a delivery was refused because its lease was lost. */
+  onLeaseLost?: (delivery: Delivery, operation: FencedOperation) => void;
   /**
    * A group that lives only as long as this subscription (control channels,
    * reply topics, broadcast to each process). It MUST start at envelopes
@@ -92,8 +133,17 @@ export interface ConsumableBus extends MessageBus {
     handler: (delivery: Delivery) => Promise<void>,
     options?: ConsumeOptions,
   ): Promise<Subscription>;
+  /**
+   * Makes sure `group` exists on `topic`, so envelopes published from now on
+   * are kept for it even before any consumer of the group started (producers
+   * call it for the groups they publish work to).
+   */
+  ensureGroup?(topic: string, group: string): Promise<void>;
   listDeadLetters?(topic: string, limit?: number): Promise<DeadLetter[]>;
+  /** Hands a dead letter back to its group with a fresh delivery count (1 on its next delivery); `false` when unknown. */
   retryDeadLetter?(topic: string, id: string): Promise<boolean>;
+  /** Deletes the topic's dead letters (all, or those with `ids`); resolves how many were deleted. */
+  purgeDeadLetters?(topic: string, ids?: string[]): Promise<number>;
 }
 
 export function isConsumableBus(bus: MessageBus): bus is ConsumableBus {

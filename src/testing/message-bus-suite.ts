@@ -31,6 +31,14 @@ export interface MessageBusCapabilities<B extends ConsumableBus = ConsumableBus>
   leaseMs?: number;
   /** Largest payload tested (bytes). Default 1 MiB. */
   largePayloadBytes?: number;
+  /**
+   * Makes `bus` behave as if its process died (SIGKILL): nothing it holds is
+   * renewed, acked or handed back any more, and it takes no new deliveries.
+   * Enables the worker-death test; other tests keep using `create()` buses.
+   */
+  crash?: (bus: B) => void | Promise<void>;
+  /** How late a delayed redelivery (nack delay) may come, beyond its delay (ms). Default 1,500. */
+  delayToleranceMs?: number;
 }
 
 export interface MessageBusSuiteContext<B extends ConsumableBus> {
@@ -50,6 +58,12 @@ export interface MessageBusSuiteOptions<B extends ConsumableBus> {
   name: string;
   /** A fresh bus per test. */
   create: () => B | Promise<B>;
+  /**
+   * Another client of the same broker and namespace as `bus`, as a second
+   * process would open (closed after the test, not destroyed). Without it the
+   * multi-consumer tests share one bus, and the crash test is skipped.
+   */
+  connect?: (bus: B) => B | Promise<B>;
   /** Removes what the bus created (streams, queues, tables); runs after `bus.close()`. */
   destroy?: (bus: B) => void | Promise<void>;
   /** A reason to skip the whole suite (e.g. the service is not reachable); `undefined`/`false` runs it. */
@@ -98,6 +112,7 @@ export function describeMessageBus<B extends ConsumableBus>(options: MessageBusS
 
   describe.skipIf(skipReason !== undefined)(title, () => {
     let current: B | undefined;
+    let extra: B[] = [];
     let subs: Subscription[] = [];
     const releases: (() => void)[] = [];
 
@@ -110,11 +125,21 @@ export function describeMessageBus<B extends ConsumableBus>(options: MessageBusS
       for (const release of releases.splice(0)) release();
       const bus = current;
       current = undefined;
+      const others = extra.splice(0);
       if (!bus) return;
       await Promise.allSettled(subs.map((s) => s.close()));
+      for (const other of others) await other.close().catch(() => undefined);
       await bus.close();
       await options.destroy?.(bus);
     });
+
+    /** Another client of the test's broker, as a second process would have (the same bus without `connect`). */
+    async function otherBus(): Promise<B> {
+      if (!options.connect) return ctx.bus();
+      const bus = await options.connect(ctx.bus());
+      extra.push(bus);
+      return bus;
+    }
 
     const ctx: MessageBusSuiteContext<B> = {
       bus: () => {
@@ -240,7 +265,7 @@ export function describeMessageBus<B extends ConsumableBus>(options: MessageBusS
           deadGot++;
           await hang; // this consumer "dies": it never acks while the test runs
         },
-        { consumer: 'dying', leaseMs, concurrency: 1 },
+        { consumer: 'dying', leaseMs, concurrency: 1, renewLease: false },
       );
       const envelope = makeEnvelope(topic);
       await ctx.bus().publish(envelope);
@@ -250,6 +275,211 @@ export function describeMessageBus<B extends ConsumableBus>(options: MessageBusS
       await waitFor(() => redelivered.length >= 1, leaseMs * 10 + 5_000, 'the redelivery');
       expect(redelivered[0]!.envelope.id).toBe(envelope.id);
       expect(redelivered[0]!.deliveryCount).toBeGreaterThanOrEqual(2);
+    });
+
+    it(`a handler running 3× leaseMs keeps its delivery: the lease is renewed, nobody else gets it, one ack`, async () => {
+      const topic = ctx.topic();
+      const group = ctx.group();
+      const runs: string[] = [];
+      const handler = (name: string) => async () => {
+        runs.push(name);
+        await delay(leaseMs * 3);
+      };
+      await consume(topic, group, handler('a'), { consumer: 'a', leaseMs });
+      const second = await otherBus();
+      subs.push(await second.consume(topic, group, handler('b'), { consumer: 'b', leaseMs }));
+      await ctx.bus().publish(makeEnvelope(topic));
+      await waitFor(() => runs.length === 1, 10_000, 'the first run');
+      await delay(leaseMs * 3 + leaseMs * 2 + 500);
+      expect(runs.length).toBe(1);
+      if (ctx.bus().listDeadLetters) expect(await ctx.bus().listDeadLetters!(topic)).toEqual([]);
+    });
+
+    it.skipIf(!caps.crash || !options.connect)(`a consumer whose process dies loses its delivery to another within leaseMs + a beat${unless(caps.crash && options.connect, 'crash (and options.connect)')}`, async () => {
+      const topic = ctx.topic();
+      const group = ctx.group();
+      const dying = await otherBus();
+      let dyingGot = 0;
+      const hang = gate();
+      await dying.consume(
+        topic,
+        group,
+        async () => {
+          dyingGot++;
+          await hang;
+        },
+        { consumer: 'dying', leaseMs },
+      );
+      await dying.publish(makeEnvelope(topic));
+      await waitFor(() => dyingGot === 1, 10_000, 'the first delivery');
+      await delay(leaseMs * 2); // renewals keep it while the process lives
+      const redelivered: { at: number; count: number }[] = [];
+      await consume(topic, group, async (d) => void redelivered.push({ at: Date.now(), count: d.deliveryCount }), { consumer: 'survivor', leaseMs });
+      await delay(leaseMs);
+      expect(redelivered).toEqual([]);
+      const diedAt = Date.now();
+      await caps.crash!(dying);
+      await waitFor(() => redelivered.length >= 1, leaseMs * 4 + 10_000, 'the redelivery');
+      expect(redelivered[0]!.count).toBe(2);
+      expect(redelivered[0]!.at - diedAt).toBeLessThan(leaseMs * 2 + 5_000);
+    });
+
+    it('a holder that lost its lease cannot ack, nack, extend or dead-letter it; the refusals are reported', async () => {
+      const topic = ctx.topic();
+      const group = ctx.group();
+      const lost: string[] = [];
+      let stale: Delivery | undefined;
+      await consume(
+        topic,
+        group,
+        async (d) => {
+          stale = d;
+          await new Promise<void>((resolve) => releases.push(resolve));
+        },
+        { consumer: 'stale', leaseMs, renewLease: false, onLeaseLost: (_d, op) => lost.push(op) },
+      );
+      await ctx.bus().publish(makeEnvelope(topic));
+      await waitFor(() => stale !== undefined, 10_000, 'the first delivery');
+      const second = await otherBus();
+      const fresh: Delivery[] = [];
+      let release!: () => void;
+      const holding = new Promise<void>((resolve) => (release = resolve));
+      subs.push(
+        await second.consume(
+          topic,
+          group,
+          async (d) => {
+            fresh.push(d);
+            await holding;
+          },
+          { consumer: 'fresh', leaseMs: 30_000 },
+        ),
+      );
+      await waitFor(() => fresh.length === 1, leaseMs * 10 + 10_000, 'the redelivery to the new holder');
+      expect(fresh[0]!.token).not.toBe(stale!.token);
+      await expect(stale!.extend()).resolves.toBe(false);
+      await expect(stale!.ack()).resolves.toBe(false);
+      await expect(stale!.nack(new Error('late'))).resolves.toBe(false);
+      expect(lost).toContain('extend');
+      expect(lost).toContain('ack');
+      release();
+      await waitFor(async () => (fresh[0] as Delivery & { settled?: boolean }).settled !== false, 5_000, 'the new holder to ack');
+      await delay(leaseMs * 2 + 300);
+      expect(fresh.length).toBe(1); // the stale nack did not hand it back
+      if (ctx.bus().listDeadLetters) expect(await ctx.bus().listDeadLetters!(topic)).toEqual([]);
+    });
+
+    it('a stale holder cannot dead-letter work another consumer now holds', async () => {
+      const bus = ctx.bus();
+      if (!bus.listDeadLetters) return;
+      const topic = ctx.topic();
+      const group = ctx.group();
+      let stale: Delivery | undefined;
+      await consume(
+        topic,
+        group,
+        async (d) => {
+          stale = d;
+          await new Promise<void>((resolve) => releases.push(resolve));
+        },
+        { consumer: 'stale', leaseMs, renewLease: false },
+      );
+      await bus.publish(makeEnvelope(topic));
+      await waitFor(() => stale !== undefined, 10_000, 'the first delivery');
+      const second = await otherBus();
+      const fresh: Delivery[] = [];
+      subs.push(await second.consume(topic, group, async (d) => void fresh.push(d), { consumer: 'fresh', leaseMs }));
+      await waitFor(() => fresh.length === 1, leaseMs * 10 + 10_000, 'the redelivery');
+      await expect(stale!.deadLetter(new Error('stale verdict'))).resolves.toBe(false);
+      await delay(300);
+      expect(await bus.listDeadLetters(topic)).toEqual([]);
+    });
+
+    it('deadLetter() dead-letters at once; a retried dead letter starts again at delivery 1; purge empties the list', async () => {
+      const bus = ctx.bus();
+      if (!bus.listDeadLetters || !bus.retryDeadLetter) return;
+      const topic = ctx.topic();
+      const seen: number[] = [];
+      let poisoned = true;
+      await consume(
+        topic,
+        ctx.group(),
+        async (d) => {
+          seen.push(d.deliveryCount);
+          if (poisoned) await d.deadLetter(new Error('poison'));
+        },
+        { maxDeliveries: 5 },
+      );
+      await bus.publish(makeEnvelope(topic));
+      await waitFor(async () => (await bus.listDeadLetters!(topic)).length === 1, 15_000, 'the dead letter');
+      expect(seen).toEqual([1]);
+      const [dead] = await bus.listDeadLetters(topic);
+      expect(dead!.error.message).toBe('poison');
+      expect(dead!.deliveryCount).toBe(1);
+      // retried while still poisoned: dead again, and again with count 1
+      await expect(bus.retryDeadLetter(topic, dead!.id)).resolves.toBe(true);
+      await waitFor(async () => (await bus.listDeadLetters!(topic)).length === 1 && seen.length === 2, 15_000, 'the second dead letter');
+      expect(seen).toEqual([1, 1]);
+      poisoned = false;
+      const [again] = await bus.listDeadLetters(topic);
+      await expect(bus.retryDeadLetter(topic, again!.id)).resolves.toBe(true);
+      await waitFor(() => seen.length === 3, 10_000, 'the healed run');
+      expect(seen).toEqual([1, 1, 1]);
+      await waitFor(async () => (await bus.listDeadLetters!(topic)).length === 0, 5_000, 'an empty dead-letter list');
+      if (!bus.purgeDeadLetters) return;
+      poisoned = true;
+      await bus.publish(makeEnvelope(topic));
+      await bus.publish(makeEnvelope(topic));
+      await waitFor(async () => (await bus.listDeadLetters!(topic)).length === 2, 15_000, 'two dead letters');
+      await expect(bus.purgeDeadLetters(topic)).resolves.toBe(2);
+      expect(await bus.listDeadLetters(topic)).toEqual([]);
+    });
+
+    it('a delivery whose lease ran out on every delivery goes to onExhausted, not to the handler', async () => {
+      const topic = ctx.topic();
+      let calls = 0;
+      const exhausted: Delivery[] = [];
+      await consume(
+        topic,
+        ctx.group(),
+        async () => {
+          calls++;
+          await new Promise<void>((resolve) => releases.push(resolve));
+        },
+        {
+          leaseMs,
+          renewLease: false,
+          maxDeliveries: 2,
+          concurrency: 4,
+          onExhausted: async (d) => {
+            exhausted.push(d);
+            await d.ack(); // e.g. the work turned out to be done
+          },
+        },
+      );
+      await ctx.bus().publish(makeEnvelope(topic));
+      await waitFor(() => exhausted.length === 1, leaseMs * 20 + 10_000, 'the exhausted delivery');
+      expect(calls).toBe(2);
+      expect(exhausted[0]!.deliveryCount).toBe(3);
+      await delay(leaseMs * 2 + 300);
+      expect(calls).toBe(2);
+      expect(exhausted.length).toBe(1);
+      if (ctx.bus().listDeadLetters) expect(await ctx.bus().listDeadLetters!(topic)).toEqual([]);
+    });
+
+    it('ensureGroup keeps envelopes for a group that has no consumer yet', async () => {
+      const bus = ctx.bus();
+      if (!bus.ensureGroup) return;
+      const topic = ctx.topic();
+      const group = ctx.group();
+      await bus.ensureGroup(topic, group);
+      await bus.ensureGroup(topic, group); // idempotent
+      const early = makeEnvelope(topic);
+      await bus.publish(early);
+      const got: string[] = [];
+      await consume(topic, group, async (d) => void got.push(d.envelope.id));
+      await waitFor(() => got.length === 1, 10_000, 'the early envelope');
+      expect(got).toEqual([early.id]);
     });
 
     it('nack redelivers after the delay with a higher delivery count; a throwing handler nacks', async () => {
@@ -262,7 +492,7 @@ export function describeMessageBus<B extends ConsumableBus>(options: MessageBusS
         async (d) => {
           counts.push(d.deliveryCount);
           times.push(Date.now());
-          if (d.deliveryCount === 1) return d.nack(new Error('try again'), 300);
+          if (d.deliveryCount === 1) return void (await d.nack(new Error('try again'), 300));
           if (d.deliveryCount === 2) throw new Error('thrown');
         },
         { maxDeliveries: 5 },
@@ -270,7 +500,8 @@ export function describeMessageBus<B extends ConsumableBus>(options: MessageBusS
       await ctx.bus().publish(makeEnvelope(topic));
       await waitFor(() => counts.length >= 3, 15_000, 'three deliveries');
       expect(counts.slice(0, 3)).toEqual([1, 2, 3]);
-      expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(250);
+      expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(290);
+      expect(times[1]! - times[0]!).toBeLessThan(300 + (caps.delayToleranceMs ?? 1_500));
       await delay(300);
       expect(counts.length).toBe(3);
     });

@@ -36,7 +36,7 @@ describeMessageBus({
       const sub = await bus.consume(topic, ctx.group(), () => {
         calls++;
         return new Promise<void>((resolve) => hung.push(resolve)); // settles only at the end of the test
-      }, { leaseMs: 50, maxDeliveries: 2, concurrency: 5 });
+      }, { leaseMs: 50, maxDeliveries: 2, concurrency: 5, renewLease: false });
       await bus.publish(ctx.envelope(topic));
       await ctx.waitFor(async () => (await bus.listDeadLetters(topic)).length === 1, 5_000, 'the dead letter');
       const [dead] = await bus.listDeadLetters(topic);

@@ -126,7 +126,7 @@ export class InMemoryMessageBus implements ConsumableBus {
     if (this.closed) throw new BusUnavailableError('The in-memory bus is closed');
     const resolved = resolveConsumeOptions(options);
     const state = this.groupState(topic, group, resolved.ephemeral);
-    const slots = new ConsumerSlots(resolved.concurrency, undefined, () => this.pump(topic, state));
+    const slots = new ConsumerSlots(resolved, undefined, () => this.pump(topic, state));
     const consumer: Consumer = { options: resolved, slots, handler, open: true };
     state.consumers.push(consumer);
     let closing: Promise<void> | undefined;
@@ -164,6 +164,19 @@ export class InMemoryMessageBus implements ConsumableBus {
     group.ready.push({ seq: ++this.seq, bytes: letter!.bytes, deliveryCount: 0, availableAt: 0, token: 0 });
     queueMicrotask(() => this.pump(topic, group));
     return true;
+  }
+
+  async purgeDeadLetters(topic: string, ids?: string[]): Promise<number> {
+    const state = this.topics.get(topic);
+    if (!state) return 0;
+    const before = state.dead.length;
+    state.dead = ids === undefined ? [] : state.dead.filter((d) => !ids.includes(d.id));
+    return before - state.dead.length;
+  }
+
+  async ensureGroup(topic: string, group: string): Promise<void> {
+    if (this.closed) throw new BusUnavailableError('The in-memory bus is closed');
+    this.groupState(topic, group);
   }
 
   /** Stops every subscription (waiting for in-flight handlers) and rejects later publishes. */
@@ -274,10 +287,6 @@ export class InMemoryMessageBus implements ConsumableBus {
 
   private deliver(topic: string, t: TopicState, g: GroupState, consumer: Consumer, job: Job): void {
     const { leaseMs, maxDeliveries } = consumer.options;
-    if (job.deliveryCount >= maxDeliveries) {
-      this.deadLetter(t, topic, g, job, null, job.lastError ?? { code: 'LEASE_EXPIRED', message: 'Lease expired on every delivery' });
-      return;
-    }
     job.deliveryCount++;
     let envelope: BusEnvelope;
     try {
@@ -290,36 +299,60 @@ export class InMemoryMessageBus implements ConsumableBus {
     const token = ++this.tokens;
     job.token = token;
     g.pending.set(job.seq, job);
-    job.leaseTimer = setTimeout(() => {
+    const expire = () => {
       if (g.pending.get(job.seq)?.token !== token) return;
       g.pending.delete(job.seq);
       job.lastError = { code: 'LEASE_EXPIRED', message: `Not acked within ${leaseMs} ms` };
       job.availableAt = 0;
       g.ready.push(job);
       this.pump(topic, g);
-    }, leaseMs);
+    };
+    job.leaseTimer = setTimeout(expire, leaseMs);
+    // the token fences every action: a holder whose lease ran out acts on nothing
     const isCurrent = () => g.pending.get(job.seq)?.token === token;
     const settle = () => {
       clearTimeout(job.leaseTimer);
       g.pending.delete(job.seq);
     };
-    const delivery = createDelivery(envelope, job.deliveryCount, {
-      ack: async () => {
-        if (isCurrent()) settle();
+    const delivery = createDelivery(
+      envelope,
+      job.deliveryCount,
+      {
+        token: String(token),
+        ack: async () => {
+          if (!isCurrent()) return false;
+          settle();
+          return true;
+        },
+        nack: async (error, delayMs) => {
+          if (!isCurrent()) return false;
+          settle();
+          job.lastError = errorSummary(error);
+          if (job.deliveryCount >= maxDeliveries) {
+            this.deadLetter(t, topic, g, job, envelope, job.lastError, maxDeliveries);
+            return true;
+          }
+          job.availableAt = Date.now() + delayMs;
+          g.ready.push(job);
+          queueMicrotask(() => this.pump(topic, g));
+          return true;
+        },
+        extend: async () => {
+          if (!isCurrent()) return false;
+          clearTimeout(job.leaseTimer);
+          job.leaseTimer = setTimeout(expire, leaseMs);
+          return true;
+        },
+        deadLetter: async (error) => {
+          if (!isCurrent()) return false;
+          settle();
+          job.lastError = errorSummary(error);
+          this.deadLetter(t, topic, g, job, envelope, job.lastError, maxDeliveries);
+          return true;
+        },
       },
-      nack: async (error, delayMs) => {
-        if (!isCurrent()) return;
-        settle();
-        job.lastError = errorSummary(error);
-        if (job.deliveryCount >= maxDeliveries) {
-          this.deadLetter(t, topic, g, job, envelope, job.lastError);
-          return;
-        }
-        job.availableAt = Date.now() + delayMs;
-        g.ready.push(job);
-        queueMicrotask(() => this.pump(topic, g));
-      },
-    });
+      consumer.options.onLeaseLost,
+    );
     consumer.slots.run(delivery, consumer.handler);
   }
 
@@ -330,6 +363,7 @@ export class InMemoryMessageBus implements ConsumableBus {
     job: Job,
     envelope: BusEnvelope | null,
     error: { code: string; message: string },
+    maxDeliveries = Infinity,
   ): void {
     let decoded = envelope;
     if (decoded === null) {
@@ -345,7 +379,8 @@ export class InMemoryMessageBus implements ConsumableBus {
       group: g.name,
       envelope: decoded,
       error,
-      deliveryCount: job.deliveryCount,
+      // a delivery past maxDeliveries only came to settle it (see onExhausted): it does not count
+      deliveryCount: Math.min(job.deliveryCount, maxDeliveries),
       deadAt: Date.now(),
       bytes: job.bytes,
     };
