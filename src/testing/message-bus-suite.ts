@@ -112,7 +112,7 @@ export function describeMessageBus<B extends ConsumableBus>(options: MessageBusS
 
   describe.skipIf(skipReason !== undefined)(title, () => {
     let current: B | undefined;
-    let extra: B[] = [];
+    const extra: B[] = [];
     let subs: Subscription[] = [];
     const releases: (() => void)[] = [];
 
