@@ -46,8 +46,8 @@ describe('remote events', () => {
     const transport: RemoteTransport = {
       send: () => Promise.reject(new Error('unused')),
       async *stream(): AsyncGenerator<RemoteStreamEvent> {
-        yield { kind: 'task', taskId: 'r1', state: 'working' };
-        yield { kind: 'artifact', payload: 'hi', artifactId: 'a', lastChunk: true };
+        yield { kind: 'task', taskId: 'r1', state: 'working', final: false };
+        yield { kind: 'artifact', payload: 'hi', artifactId: 'a', lastChunk: true, final: false };
         yield { kind: 'status', state: 'completed', final: true };
       },
       cancel: () => Promise.resolve(),
@@ -85,7 +85,7 @@ describe('remote events', () => {
     const transport: RemoteTransport = {
       send: () => Promise.reject(new Error('unused')),
       async *stream(req: RemoteCallRequest): AsyncGenerator<RemoteStreamEvent> {
-        yield { kind: 'task', taskId: 'r2', state: 'working' };
+        yield { kind: 'task', taskId: 'r2', state: 'working', final: false };
         await new Promise<void>((resolve) => {
           release = resolve;
           req.signal?.addEventListener('abort', () => resolve(), { once: true });
