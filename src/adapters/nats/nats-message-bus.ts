@@ -5,8 +5,11 @@ import {
   StorageType,
   type JetStreamClient,
   type JetStreamManager,
-} from '@nats-io/jetstream';
-import { connect, headers, nanos, type NatsConnection } from '@nats-io/transport-node';
+  connect,
+  headers,
+  nanos,
+  type NatsConnection,
+} from '../../peers/nats.js';
 import { BusUnavailableError, PayloadTooLargeError } from '../../errors/index.js';
 import type {
   BusEnvelope,

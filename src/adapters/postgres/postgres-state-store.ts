@@ -1,4 +1,4 @@
-import pg from 'pg';
+import pg from '../../peers/pg.js';
 import type { FlowEvent } from '../../core/events.js';
 import { InvalidOptionsError } from '../../errors/index.js';
 import type { BindingQuery, HistoryQuery, RemoteBinding, StateStore, StoredEvent } from '../../protocols/state-store.js';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import amqp, { type Channel, type ChannelModel, type GetMessage } from 'amqplib';
+import amqp, { type Channel, type ChannelModel, type GetMessage } from '../../peers/amqplib.js';
 import { InvalidOptionsError, BusUnavailableError } from '../../errors/index.js';
 import type {
   BusEnvelope,

@@ -1,4 +1,4 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis, type RedisOptions } from '../../peers/ioredis.js';
 import { BusUnavailableError } from '../../errors/index.js';
 import type {
   BusEnvelope,
