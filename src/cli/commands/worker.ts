@@ -5,6 +5,7 @@ import { runWorker } from '../../distributed/worker.js';
 import { opsFromEnv } from '../ops-from-env.js';
 import { loadFlow } from '../load-flow.js';
 import { action, parseCount, print } from '../store-cli.js';
+import { announce, requireUrl } from '../connect-url.js';
 
 interface WorkerCliOptions {
   flow: string;
@@ -18,8 +19,9 @@ interface WorkerCliOptions {
 }
 
 /**
- * `penguiflow worker --flow ./flow.ts [--nodes a,b] [--bus url] [--store url] [--concurrency N]`:
+ * `penguiflow worker --flow ./flow.ts --bus <url> [--nodes a,b] [--store url] [--concurrency N]`:
  * runs a flow's distributed nodes until SIGTERM/SIGINT, then drains and exits 0.
+ * The bus is required (`--bus` or PENGUIFLOW_BUS); the worker prints where it connects to stderr.
  */
 export function registerWorker(program: Command): void {
   program
@@ -27,7 +29,7 @@ export function registerWorker(program: Command): void {
     .description("run a flow's distributed nodes, consuming their edges from the bus")
     .requiredOption('--flow <file>', 'module exporting the flow (default export)')
     .option('--nodes <names>', 'comma-separated distributed nodes to run (default: all)')
-    .option('--bus <url>', 'bus URL (env PENGUIFLOW_BUS; redis://, nats://, amqp://)')
+    .option('--bus <url>', 'bus URL, required unless PENGUIFLOW_BUS is set: redis://, nats://, amqp://, postgres://, sqlite:<path>')
     .option('--store <url>', 'state store for events, heartbeats and done-markers (env PENGUIFLOW_STORE)')
     .option('--concurrency <n>', 'messages run at once per node', '1')
     .option('--lease-ms <ms>', 'unacked work is redelivered after this long', '30000')
@@ -35,8 +37,10 @@ export function registerWorker(program: Command): void {
     .option('--id <workerId>', 'worker id (default: host-pid-random)')
     .action(
       action(async (opts: WorkerCliOptions) => {
-        const busUrl = opts.bus ?? process.env.PENGUIFLOW_BUS ?? 'redis://127.0.0.1:6379';
+        const busUrl = requireUrl('bus', opts.bus, 'redis://127.0.0.1:6379');
         const storeUrl = opts.store ?? process.env.PENGUIFLOW_STORE;
+        announce('worker', 'bus', busUrl);
+        if (storeUrl !== undefined) announce('worker', 'store', storeUrl);
         const flow = await loadFlow(opts.flow);
         const bus = await openMessageBus(busUrl);
         const store = storeUrl === undefined ? undefined : await openStateStore(storeUrl);
