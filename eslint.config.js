@@ -16,7 +16,8 @@ const coreBans = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '**/generated/**', '.penguiflow/**'] },
+  // .ci/packed/*.mjs run inside fresh projects where `penguiflow` is the installed tarball (.ci/packed-tarball.sh runs them).
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '**/generated/**', '.penguiflow/**', '.ci/packed/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -14,6 +14,7 @@ import { Buffer } from 'node:buffer';
 import { DecodeFailedError } from '../errors/index.js';
 import type { BusEnvelope } from '../protocols/message-bus.js';
 import type { Serializer } from '../protocols/serializer.js';
+import type { Packr as PackrType } from 'msgpackr';
 import { importPeer } from '../peers/peer.js';
 
 const BYTES = '$pf.bytes';
@@ -142,7 +143,7 @@ export function createJsonSerializer(options: JsonSerializerOptions = {}): Seria
  * const bus = await createRedisMessageBus({ url, serializer: await createMsgpackSerializer() });
  */
 export async function createMsgpackSerializer(options: JsonSerializerOptions = {}): Promise<Serializer> {
-  const { Packr } = await importPeer<typeof import('msgpackr')>('msgpackr');
+  const { Packr } = await importPeer<{ Packr: typeof PackrType }>('msgpackr');
   // copyBuffers: decoded bytes must not alias the broker's receive buffer
   const packr = new Packr({ useRecords: false, mapsAsObjects: true, copyBuffers: true, variableMapSize: true });
   const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;

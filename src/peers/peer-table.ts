@@ -21,6 +21,7 @@ export const PEERS = {
   'prom-client': { range: '^15.1.3', neededBy: 'penguiflow/observability (Prometheus metrics; PENGUIFLOW_METRICS_PORT)' },
   '@opentelemetry/api': { range: '^1.9.1', neededBy: 'penguiflow/observability (tracing; PENGUIFLOW_TRACING)' },
   cockatiel: { range: '^3.2.1', neededBy: 'penguiflow/resilience (circuit breakers)' },
+  tsx: { range: '^4.19.0', neededBy: 'penguiflow worker/serve with a .ts flow file', install: 'npm install --save-dev tsx' },
   vitest: { range: '^4.1.12', neededBy: 'penguiflow/testing (the conformance suites)', install: 'npm install --save-dev vitest' },
 } as const satisfies Record<string, { range: string; neededBy: string; install?: string }>;
 
