@@ -36,11 +36,12 @@ scenario() {
   npm init -y >/dev/null
   npm pkg set type=module # as docs/getting-started.md says: the examples use top-level await
   cp "$PACKED"/*.mjs .
+  [ -z "${PACKED_PREBUILDS:-}" ] || echo "local-prebuilds=$PACKED_PREBUILDS" >.prebuild-installrc
   export PACKED_RUN_ID="$id" PACKED_FLOW="packed_$id"
   local install=()
   case $name in
     core) install=(--ignore-scripts "$TARBALL") ;;
-    sqlite) install=("$TARBALL" better-sqlite3@12 tsx@4) ;;
+    sqlite) install=("$TARBALL" better-sqlite3 tsx@4) ;; # as the README says: npm picks 12 from our peer range
     postgres) install=("$TARBALL" pg@8) ;;
     redis-ioredis5) install=("$TARBALL" ioredis@5 tsx@4) ;;
     redis-ioredis6) install=("$TARBALL" ioredis@6) ;;
@@ -71,9 +72,10 @@ scenario() {
       npx penguiflow demo --store-path ./demo/state.db >demo.log 2>demo.err || { cat demo.log demo.err; return 1; }
       [ ! -s demo.err ] || { echo "demo wrote to stderr:"; cat demo.err; return 1; }
       grep -q 'retry after a failure' demo.log && grep -q 'worker processes' demo.log && grep -q 'TASK_STATE_CANCELED' demo.log || { cat demo.log; return 1; }
-      echo "ok - npx penguiflow demo (npm install penguiflow better-sqlite3@12)"
+      echo "ok - npx penguiflow demo (npm install penguiflow better-sqlite3 -> $(node -p "require('./node_modules/better-sqlite3/package.json').version"))"
       cp -r node_modules/penguiflow/examples/getting-started ./getting-started
-      (cd getting-started && npx tsx 1-first-flow.ts && STORE_PATH=../gs.db npx tsx 2-sqlite-history.ts && npx tsx 4-a2a-agent.ts && npx tsx 5-remote-node.ts)
+      (cd getting-started && npx tsx 1-first-flow.ts && STORE_PATH=../gs.db npx tsx 2-sqlite-history.ts && npx tsx 4-a2a-agent.ts && npx tsx 5-remote-node.ts) | tee gs.log
+      grep -q '"words":4' gs.log && grep -q 'recorded 6 events' gs.log && grep -q 'answer (completed): "HELLO PENGUINS!' gs.log && grep -q 'recorded 1 remote binding' gs.log
       echo "ok - getting-started steps 1, 2, 4, 5 from the installed package"
       ;;
     postgres)
@@ -85,10 +87,12 @@ scenario() {
       node bus-roundtrip.mjs "$REDIS_URL?prefix=$id" "redis ($name)"
       if [ "$name" = redis-ioredis5 ]; then
         cp -r node_modules/penguiflow/examples/getting-started ./getting-started
-        (cd getting-started && PENGUIFLOW_BUS="$REDIS_URL?prefix=${id}gs" npx tsx 3-redis-workers.ts)
+        (cd getting-started && PENGUIFLOW_BUS="$REDIS_URL?prefix=${id}gs" npx tsx 3-redis-workers.ts) | tee gs.log
+        grep -q '10 images resized by' gs.log
         echo "ok - getting-started step 3 from the installed package"
         cp -r node_modules/penguiflow/examples ./examples
-        PENGUIFLOW_BUS="$REDIS_URL?prefix=${id}ex" npx tsx examples/fan-out-fan-in/main.ts
+        PENGUIFLOW_BUS="$REDIS_URL?prefix=${id}ex" npx tsx examples/fan-out-fan-in/main.ts | tee ex.log
+        grep -q 'joined 3 answers from 3 worker processes' ex.log
         echo "ok - examples/fan-out-fan-in from the installed package"
       fi
       ;;
@@ -147,6 +151,18 @@ node -e '
   for (const f of ["repository", "homepage", "bugs", "license"]) if (!p[f]) { console.error(`packed: no ${f} in the manifest`); process.exit(1); }
 ' "$WORK/extracted/package/package.json"
 node "$PACKED/check-links.mjs" "$WORK/extracted/package"
+
+# better-sqlite3's install downloads a prebuilt addon from GitHub, else compiles it (1-10 minutes on a busy
+# machine). Offline, seed prebuild-install's local prebuilds with the repository's own build (same version,
+# same Node ABI), so the scenario still runs the package's real install script. PACKED_BUILD_SQLITE=1 compiles.
+bs3="$ROOT/node_modules/better-sqlite3"
+if [ "${PACKED_BUILD_SQLITE:-0}" != 1 ] && [ -f "$bs3/build/Release/better_sqlite3.node" ]; then
+  mkdir -p "$WORK/prebuilds"
+  prebuild="better-sqlite3-v$(node -p "require('$bs3/package.json').version")-node-v$(node -p process.versions.modules)-$(node -p "process.platform + '-' + process.arch").tar.gz"
+  tar czf "$WORK/prebuilds/$prebuild" -C "$bs3" build/Release/better_sqlite3.node
+  export PACKED_PREBUILDS="$WORK/prebuilds" # each project gets a .prebuild-installrc pointing there
+  echo "packed: better-sqlite3 prebuild seeded from the repository build ($prebuild)"
+fi
 
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=("${ALL[@]}")
