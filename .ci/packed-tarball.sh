@@ -20,7 +20,7 @@ PACKED="$ROOT/.ci/packed"
 # another branch (issue 13). Remove redis-ioredis6 from this list once it is merged.
 KNOWN_FAILURES="${PACKED_KNOWN_FAILURES-redis-ioredis6}"
 
-ALL=(core sqlite postgres redis-ioredis5 redis-ioredis6 nats rabbitmq rabbitmq-amqplib0 a2a grpc testing)
+ALL=(core sqlite postgres redis-ioredis5 redis-ioredis6 nats rabbitmq rabbitmq-amqplib0 a2a grpc testing types)
 
 PG_URL="${PENGUIFLOW_PG_URL:-postgres://postgres@127.0.0.1:5432/test}"
 REDIS_URL="${PENGUIFLOW_REDIS_URL:-redis://127.0.0.1:6379}"
@@ -51,6 +51,7 @@ scenario() {
     a2a) install=("$TARBALL") ;;
     grpc) install=("$TARBALL" @grpc/grpc-js@1 @a2a-js/sdk@1 @bufbuild/protobuf@2) ;;
     testing) install=("$TARBALL" vitest@4) ;;
+    types) install=("$TARBALL" typescript@5.9 @types/node@20) ;;
     *) echo "unknown scenario $name" >&2; return 2 ;;
   esac
   echo "+ npm install ${install[*]##*/}"
@@ -108,6 +109,11 @@ scenario() {
       npx vitest run --root . >vitest.log 2>&1 || { cat vitest.log; return 1; }
       grep -E 'Tests|Test Files' vitest.log
       echo "ok - describeStateStore and describeMessageBus from penguiflow/testing under vitest"
+      ;;
+    types)
+      cp "$PACKED"/types/*.ts .
+      npx tsc --noEmit --strict --skipLibCheck false --module nodenext --moduleResolution nodenext --target es2022 core.ts
+      echo "ok - penguiflow, /errors, /protocols, /memory, /a2a, /stores type-check (skipLibCheck off) with no peer installed"
       ;;
   esac
 }
