@@ -7,7 +7,8 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { MissingPeerDependencyError } from '../errors/index.js';
 import { lazyExport } from './peer.js';
 
-function notBuilt(error: unknown): unknown {
+/** A native-addon load failure as MISSING_PEER with the rebuild command; any other error unchanged. */
+export function notBuilt(error: unknown): unknown {
   const message = error instanceof Error ? error.message : '';
   if (!/Could not locate the bindings file|was compiled against a different Node\.js version|invalid ELF header/i.test(message)) return error;
   return new MissingPeerDependencyError(

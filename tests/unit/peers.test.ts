@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { isPenguiflowError, MissingPeerDependencyError, StoreUnavailableError } from '../../src/errors/index.js';
+import { notBuilt } from '../../src/peers/better-sqlite3.js';
 import { lazyExport, requirePeer } from '../../src/peers/peer.js';
 import { installCommand, PEERS } from '../../src/peers/peer-table.js';
 
@@ -66,6 +67,16 @@ describe('optional peer dependencies', () => {
     const obj = lazyExport<Record<string, number>>('ioredis', () => ({ a: 1, b: 2 }), { kind: 'object' });
     expect(Object.keys(obj)).toEqual(['a', 'b']);
     expect({ ...obj }).toEqual({ a: 1, b: 2 });
+  });
+});
+
+describe('better-sqlite3 installed with --ignore-scripts', () => {
+  it('its missing native addon is MISSING_PEER with the rebuild command; other errors pass through', () => {
+    const mapped = notBuilt(new Error('Could not locate the bindings file. Tried:\n → /x/build/better_sqlite3.node'));
+    expect(isPenguiflowError(mapped, 'MISSING_PEER')).toBe(true);
+    expect((mapped as Error).message).toContain('npm rebuild better-sqlite3');
+    const other = new Error('SQLITE_BUSY');
+    expect(notBuilt(other)).toBe(other);
   });
 });
 
