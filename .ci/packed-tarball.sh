@@ -20,7 +20,7 @@ PACKED="$ROOT/.ci/packed"
 # another branch (issue 13). Remove redis-ioredis6 from this list once it is merged.
 KNOWN_FAILURES="${PACKED_KNOWN_FAILURES-redis-ioredis6}"
 
-ALL=(core sqlite postgres redis-ioredis5 redis-ioredis6 nats rabbitmq rabbitmq-amqplib0 a2a grpc testing types)
+ALL=(core sqlite sqlite-ignore-scripts postgres redis-ioredis5 redis-ioredis6 nats rabbitmq rabbitmq-amqplib0 a2a grpc testing types)
 
 PG_URL="${PENGUIFLOW_PG_URL:-postgres://postgres@127.0.0.1:5432/test}"
 REDIS_URL="${PENGUIFLOW_REDIS_URL:-redis://127.0.0.1:6379}"
@@ -42,6 +42,7 @@ scenario() {
   case $name in
     core) install=(--ignore-scripts "$TARBALL") ;;
     sqlite) install=("$TARBALL" better-sqlite3 tsx@4) ;; # as the README says: npm picks 12 from our peer range
+    sqlite-ignore-scripts) install=(--ignore-scripts "$TARBALL" better-sqlite3) ;;
     postgres) install=("$TARBALL" pg@8) ;;
     redis-ioredis5) install=("$TARBALL" ioredis@5 tsx@4) ;;
     redis-ioredis6) install=("$TARBALL" ioredis@6) ;;
@@ -79,6 +80,7 @@ scenario() {
       grep -q '"words":4' gs.log && grep -q 'recorded 6 events' gs.log && grep -q 'answer (completed): "HELLO PENGUINS!' gs.log && grep -q 'recorded 1 remote binding' gs.log
       echo "ok - getting-started steps 1, 2, 4, 5 from the installed package"
       ;;
+    sqlite-ignore-scripts) node sqlite-unbuilt.mjs ;;
     postgres)
       node bus-roundtrip.mjs "$PG_URL?schema=packed_q_$id" postgres-queue
       PACKED_PG_URL="$PG_URL" node postgres.mjs
