@@ -5,7 +5,7 @@
  * answer that changes between the check and the connection (rebinding)
  * cannot reach an internal address. Redirects are not followed.
  */
-import { Agent, fetch as undiciFetch } from 'undici';
+import { Agent, fetch as undiciFetch } from '../peers/undici.js';
 import type { LookupAddress } from 'node:dns';
 import { checkOutboundUrl, type OutboundPolicy } from './ssrf.js';
 

@@ -11,9 +11,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { PeerCertificate } from 'node:tls';
-import * as grpc from '@grpc/grpc-js';
-import * as pb from '@a2a-js/sdk';
-import { A2AService } from '@a2a-js/sdk/server/grpc';
+import { A2AService, grpc, pb } from '../../peers/grpc.js';
 import { A2A_PROTOCOL_VERSION, METHODS, TENANT_HEADER, type A2AMethod } from '../protocol/constants.js';
 import { A2AProtocolError, invalidParams } from '../protocol/errors.js';
 import type { AgentCard } from '../protocol/types.js';

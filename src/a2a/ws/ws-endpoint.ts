@@ -22,7 +22,7 @@
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from '../../peers/ws.js';
 import { TENANT_HEADER } from '../protocol/constants.js';
 import { A2A_ERRORS, A2AProtocolError, asProtocolError } from '../protocol/errors.js';
 import type { AgentCard } from '../protocol/types.js';

@@ -1,5 +1,4 @@
-import { AckPolicy, DeliverPolicy, type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
-import { nanos } from '@nats-io/transport-node';
+import { AckPolicy, DeliverPolicy, nanos, type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '../../peers/nats.js';
 import { DecodeFailedError } from '../../errors/index.js';
 import type { BusEnvelope, Delivery, Subscription } from '../../protocols/message-bus.js';
 import type { Serializer } from '../../protocols/serializer.js';

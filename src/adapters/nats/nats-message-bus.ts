@@ -5,8 +5,12 @@ import {
   StorageType,
   type JetStreamClient,
   type JetStreamManager,
-} from '@nats-io/jetstream';
-import { connect, headers, nanos, type NatsConnection } from '@nats-io/transport-node';
+  connect,
+  headers,
+  nanos,
+  type NatsConnection,
+} from '../../peers/nats.js';
+import { loadPeer } from '../../peers/peer.js';
 import { BusUnavailableError, PayloadTooLargeError } from '../../errors/index.js';
 import type {
   BusEnvelope,
@@ -303,6 +307,8 @@ export class NatsMessageBus implements ConsumableBus {
  * await bus.consume('summarize', 'workers', async (d) => work(d.envelope.message), { leaseMs: 30_000 });
  */
 export async function createNatsMessageBus(options: NatsMessageBusOptions = {}): Promise<NatsMessageBus> {
+  loadPeer('@nats-io/transport-node'); // MISSING_PEER here, not wrapped in a connect error below
+  loadPeer('@nats-io/jetstream');
   const servers = options.servers ?? 'nats://127.0.0.1:4222';
   const first = Array.isArray(servers) ? (servers[0] ?? '') : servers;
   const host = safeHost(first.includes('://') ? first : `nats://${first}`, 4222);

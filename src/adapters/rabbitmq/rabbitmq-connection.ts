@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import amqp, { type ChannelModel, type ConfirmChannel, type Options } from 'amqplib';
+import amqp, { type ChannelModel, type ConfirmChannel, type Options } from '../../peers/amqplib.js';
 import { BusUnavailableError } from '../../errors/index.js';
 import { busUnavailable, sleep, withTimeout } from '../../distributed/bus-consumer.js';
 
