@@ -13,12 +13,14 @@ describeMessageBus<PostgresQueue>({
   name: 'PostgreSQL queue',
   skip: url ? false : 'PostgreSQL is not reachable',
   create: () => createPostgresQueue({ url: url!, schema: `pft_${randomBytes(4).toString('hex')}`, maxConnections: 4 }),
+  connect: (queue) => createPostgresQueue({ url: url!, schema: queue.schema, maxConnections: 4 }),
   destroy: (queue) => queue.purge(),
   capabilities: {
     rawPublish: (queue, topic, bytes) => queue.publishRaw(topic, bytes),
     orderedPerKey: true,
     retainsBeforeGroup: true,
     leaseMs: 600,
+    crash: (queue) => queue.crash(),
   },
   additionalTests: (ctx) => {
     it('wakes an idle consumer with NOTIFY (well before the next poll)', async () => {

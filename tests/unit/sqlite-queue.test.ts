@@ -12,15 +12,26 @@ import { describeMessageBus } from '../../src/testing/message-bus-suite.js';
 const dir = mkdtempSync(join(tmpdir(), 'pf-sqlite-queue-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+let files = 0;
+/** The file each suite bus opened, so `connect` opens the same one (as a second process would). */
+const pathOf = new WeakMap<SqliteQueue, string>();
+
 describeMessageBus<SqliteQueue>({
   name: 'SQLite queue',
-  create: () => createSqliteQueue({ path: ':memory:' }),
-  destroy: (queue) => queue.purge(),
+  create: () => {
+    const path = join(dir, `suite-${++files}.db`);
+    const queue = createSqliteQueue({ path, pollMs: 100 });
+    pathOf.set(queue, path);
+    return queue;
+  },
+  connect: (queue) => createSqliteQueue({ path: pathOf.get(queue)!, pollMs: 100 }),
+  destroy: (queue) => rmSync(pathOf.get(queue)!, { force: true }),
   capabilities: {
     rawPublish: (queue, topic, bytes) => queue.publishRaw(topic, bytes),
     orderedPerKey: true,
     retainsBeforeGroup: true,
     leaseMs: 400,
+    crash: (queue) => queue.crash(),
   },
   additionalTests: (ctx) => {
     it('two queues on one file (as two processes) share the work and never run a job twice', async () => {
