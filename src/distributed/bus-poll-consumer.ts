@@ -10,7 +10,7 @@
 import { BusUnavailableError, DecodeFailedError } from '../errors/index.js';
 import type { BusEnvelope, Delivery, Subscription } from '../protocols/message-bus.js';
 import type { Serializer } from '../protocols/serializer.js';
-import { ConsumerSlots, createDelivery, errorSummary, type ResolvedConsumeOptions } from './bus-consumer.js';
+import { type AdapterDelivery, ConsumerSlots, createDelivery, errorSummary, type ResolvedConsumeOptions } from './bus-consumer.js';
 import { decodeEnvelope } from './codec.js';
 
 export interface QueueRow {
@@ -204,7 +204,7 @@ export class PollingConsumer implements Subscription {
       void this.settle(until, () => this.driver.deadLetter(row, row.deliveries, errorSummary(e), true)).catch(() => {});
       return;
     }
-    const delivery = createDelivery(
+    const delivery: AdapterDelivery = createDelivery(
       envelope,
       row.deliveries,
       {
@@ -228,7 +228,9 @@ export class PollingConsumer implements Subscription {
           const started = Date.now();
           const held = await this.driver.extend(row, leaseMs);
           if (held) heldUntil = started + leaseMs;
-          return held;
+          // a renewal still in flight when the handler settled finds the row acked (or handed back):
+          // that is not a lost lease, and the settling call reports for itself if it was refused
+          return held || delivery.settled;
         },
         // a delivery past maxDeliveries only came to be settled (onExhausted): it does not count
         deadLetter: (error) => this.settle(until, () => this.driver.deadLetter(row, Math.min(row.deliveries, maxDeliveries), errorSummary(error), false)),
