@@ -5,7 +5,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { message } from '../../src/core/message.js';
+import { InMemoryStateStore } from '../../src/adapters/memory/memory-state-store.js';
+import { openMessageBus } from '../../src/adapters/bus-url.js';
+import { createFlow } from '../../src/core/flow.js';
+import { message, type Message } from '../../src/core/message.js';
+import { node } from '../../src/core/node.js';
+import { Worker } from '../../src/distributed/worker.js';
 import { createPostgresQueue, type PostgresQueue } from '../../src/adapters/postgres/postgres-queue.js';
 import { isPenguiflowError } from '../../src/errors/index.js';
 import type { BusEnvelope, Delivery } from '../../src/protocols/message-bus.js';
@@ -79,6 +84,47 @@ describe.skipIf(own === undefined)('PostgreSQL queue outages (private server)', 
       expect(got).toEqual([after.id]); // the publish that was refused during the outage was never sent later
     } finally {
       await own!.start().catch(() => undefined);
+    }
+  });
+
+  it('a worker started while the database is down (bus from a postgres:// URL) waits for it, then serves', async () => {
+    await own!.stop();
+    const schema = unique('pfw').replace(/-/g, '_');
+    const name = unique('flow').replace(/-/g, '');
+    const make = () => createFlow(node('double', (m: Message<number>) => m.payload * 2, { placement: 'distributed' }), { name });
+    const workerBus = (await openMessageBus(`${own!.url}?schema=${schema}`)) as PostgresQueue; // resolves while the database is down
+    queues.push(workerBus);
+    const warnings: unknown[] = [];
+    const worker = new Worker({
+      flow: make(),
+      bus: workerBus,
+      store: new InMemoryStateStore(),
+      leaseMs: 5_000,
+      heartbeatMs: 60_000,
+      logger: { info: () => undefined, warn: (fields: Record<string, unknown>) => void warnings.push(fields) },
+    });
+    const starting = worker.start();
+    let started = false;
+    void starting.then(() => (started = true));
+    try {
+      await waitFor(() => warnings.length >= 2, 20_000, 'two retries logged while the database is down');
+      expect(started).toBe(false);
+      await own!.start();
+      await starting;
+      const controllerBus = await open({ schema });
+      const flow = make();
+      flow.run({ distributed: { bus: controllerBus } });
+      await flow.ready();
+      try {
+        const result = await flow.call(message(21, { tenant: 'acme' }), { timeoutMs: 15_000 });
+        expect(result.payload).toBe(42);
+      } finally {
+        await flow.stop({ timeoutMs: 2_000 });
+      }
+    } finally {
+      await own!.start().catch(() => undefined);
+      await starting.catch(() => undefined);
+      await worker.stop();
     }
   });
 
