@@ -65,7 +65,8 @@ export async function openMessageBus(url: string): Promise<ConsumableBus> {
       u.searchParams.delete('schema');
       u.searchParams.delete('prefix');
       const { createPostgresQueue } = await import('./postgres/postgres-queue.js');
-      return createPostgresQueue({ url: u.toString(), schema });
+      // lazyConnect: a worker started before its database waits for it (its consume is retried) instead of exiting
+      return createPostgresQueue({ url: u.toString(), schema, lazyConnect: true });
     }
     case 'sqlite': {
       const path = url.slice('sqlite:'.length).replace(/^\/\//, '') || '.penguiflow/queue.db';
