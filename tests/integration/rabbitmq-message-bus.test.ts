@@ -18,10 +18,14 @@ describeMessageBus<RabbitMessageBus>({
   name: 'RabbitMQ',
   skip: url ? false : 'RabbitMQ is not reachable',
   create: () => createRabbitMessageBus({ url: url!, prefix: `pft-${randomBytes(4).toString('hex')}` }),
+  // a second process: its own connection, same broker and prefix
+  connect: (bus) => createRabbitMessageBus({ url: url!, prefix: bus.prefix }),
   destroy: (bus) => bus.purge(),
   capabilities: {
     rawPublish: (bus, topic, bytes) => bus.publishRaw(topic, bytes),
     orderedPerKey: true,
+    retainsBeforeGroup: true,
+    crash: (bus) => bus.crash(),
     leaseMs: 500,
   },
   additionalTests: (ctx) => {
