@@ -228,3 +228,61 @@ describe.skipIf(!sharedUrl)('RabbitMQ publishes that nothing can take', () => {
     }
   });
 });
+
+describe.skipIf(!sharedUrl)('RabbitMQ behind a network partition (TCP proxy in front of the shared broker)', () => {
+  it('publish rejects BUS_UNAVAILABLE within its bound while partitioned; after healing the consumer reconnects and gets its held delivery back once', async () => {
+    const { startTcpProxy } = await import('../helpers/tcp-proxy.js');
+    const proxy = await startTcpProxy(Number(new URL(sharedUrl!).port || 5672));
+    const proxied = `amqp://guest:guest@127.0.0.1:${proxy.port}`;
+    const prefix = `pfp${randomBytes(3).toString('hex')}`;
+    const bus = await createRabbitMessageBus({ url: proxied, prefix, publishTimeoutMs: 2_000, connectTimeoutMs: 1_000, heartbeatSeconds: 1 });
+    const direct = await createRabbitMessageBus({ url: sharedUrl!, prefix });
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const topic = 'partitioned';
+      const seen: { id: string; count: number }[] = [];
+      const results: boolean[] = [];
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      await bus.consume(
+        topic,
+        'workers',
+        async (d) => {
+          seen.push({ id: d.envelope.id, count: d.deliveryCount });
+          if (seen.length === 1) await gate;
+          results.push(await d.ack());
+        },
+        { leaseMs: 3_000 },
+      );
+      const held = envelope(topic, 1);
+      await direct.publish(held);
+      await waitFor(() => seen.length === 1, 10_000, 'the first delivery');
+
+      proxy.setMode('blackhole');
+      const start = Date.now();
+      const refused = await bus.publish(envelope(topic, 2)).catch((e: unknown) => e);
+      expect(isPenguiflowError(refused, 'BUS_UNAVAILABLE')).toBe(true);
+      expect(Date.now() - start).toBeLessThan(2_000 + 1_500);
+      await waitFor(() => bus.connection === undefined, 10_000, 'the heartbeat to give up on the connection');
+      release();
+      await waitFor(() => results.length === 1, 5_000, 'the stale ack');
+      expect(results).toEqual([false]);
+
+      proxy.setMode('forward');
+      await waitFor(() => seen.filter((s) => s.id === held.id).length === 2, 30_000, 'the held delivery after healing');
+      await waitFor(() => results.length >= 2, 5_000, 'its ack');
+      expect(seen.filter((s) => s.id === held.id).map((s) => s.count)).toEqual([1, 2]);
+      expect(results.slice(0, 2)).toEqual([false, true]);
+      const after = envelope(topic, 3);
+      await bus.publish(after);
+      await waitFor(() => seen.some((s) => s.id === after.id), 10_000, 'a delivery after healing');
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      await bus.close();
+      await direct.close();
+      await direct.purge();
+      await proxy.close();
+    }
+  }, 90_000);
+});
