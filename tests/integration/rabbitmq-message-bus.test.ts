@@ -87,3 +87,19 @@ describeMessageBus<RabbitMessageBus>({
     });
   },
 });
+
+// Classic queues (what priorities need): the broker counts one redelivery at most, so the adapter carries the count.
+describeMessageBus<RabbitMessageBus>({
+  name: 'RabbitMQ (classic queues)',
+  skip: url ? false : 'RabbitMQ is not reachable',
+  create: () => createRabbitMessageBus({ url: url!, prefix: `pftc-${randomBytes(4).toString('hex')}`, queueType: 'classic' }),
+  connect: (bus) => createRabbitMessageBus({ url: url!, prefix: bus.prefix, queueType: 'classic' }),
+  destroy: (bus) => bus.purge(),
+  capabilities: {
+    rawPublish: (bus, topic, bytes) => bus.publishRaw(topic, bytes),
+    orderedPerKey: true,
+    retainsBeforeGroup: true,
+    crash: (bus) => bus.crash(),
+    leaseMs: 500,
+  },
+});

@@ -253,6 +253,7 @@ export class RabbitConsumer implements Subscription {
     const { leaseMs, maxDeliveries, ephemeral } = this.options;
     let state: State = 'live';
     const held = () => state === 'live' && lane.channel === channel;
+    const headers = () => ({ ...copyHeaders(msg.properties.headers), [H_DELIVERIES]: count });
     let lease: ReturnType<typeof setTimeout> | undefined;
     const arm = () => {
       if (ephemeral) return; // an exclusive queue: nobody else could take it; the channel is the lease
@@ -260,7 +261,15 @@ export class RabbitConsumer implements Subscription {
       lease = setTimeout(() => {
         if (state !== 'live') return;
         state = 'lost';
-        this.dropLane(lane, channel); // not renewed in time: the broker hands it to the next consumer
+        if (this.bus.quorum) return this.dropLane(lane, channel); // not renewed in time: the broker hands it to the next consumer
+        // classic queues count one redelivery at most (`redelivered`): hand back a copy that carries the count
+        this.bus.toQueue(this.queue, content, headers()).then(
+          () => {
+            ackOriginal();
+            this.dropLane(lane, channel);
+          },
+          () => this.dropLane(lane, channel),
+        );
       }, leaseMs);
       lease.unref?.();
     };
@@ -293,7 +302,6 @@ export class RabbitConsumer implements Subscription {
       ackOriginal();
       return true;
     };
-    const headers = () => ({ ...copyHeaders(msg.properties.headers), [H_DELIVERIES]: count });
     const deadLetter = (error: Error) => this.bus.deadLetter(this.topic, this.group, content, count, errorSummary(error), false);
     const delivery = createDelivery(
       envelope,
