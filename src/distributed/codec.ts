@@ -11,7 +11,7 @@
  * @module penguiflow/distributed/codec
  */
 import { Buffer } from 'node:buffer';
-import { DecodeFailedError } from '../errors/index.js';
+import { DecodeFailedError, PayloadTooLargeError } from '../errors/index.js';
 import type { BusEnvelope } from '../protocols/message-bus.js';
 import type { Serializer } from '../protocols/serializer.js';
 
@@ -90,8 +90,18 @@ function assertEnvelope(value: unknown, size: number): asserts value is BusEnvel
 }
 
 export interface JsonSerializerOptions {
-  /** Reject envelopes larger than this when decoding (bytes). Default: no limit. */
+  /**
+   * Envelopes larger than this (bytes) are refused: on encode with
+   * PAYLOAD_TOO_LARGE (the publish, and so the caller, gets it), on decode
+   * with DECODE_FAILED (dead-lettered). Default: no limit.
+   */
   maxBytes?: number;
+}
+
+function tooLarge(size: number, maxBytes: number, envelope: BusEnvelope): PayloadTooLargeError {
+  return new PayloadTooLargeError(`Envelope of ${size} bytes is over the ${maxBytes}-byte limit`, {
+    details: { size, maxBytes, topic: envelope.topic, messageId: envelope.message?.id },
+  });
 }
 
 /**
@@ -107,7 +117,9 @@ export function createJsonSerializer(options: JsonSerializerOptions = {}): Seria
   return {
     contentType: 'application/json',
     encode(envelope: BusEnvelope): Uint8Array {
-      return encoder.encode(JSON.stringify(envelope, replacer));
+      const bytes = encoder.encode(JSON.stringify(envelope, replacer));
+      if (bytes.byteLength > maxBytes) throw tooLarge(bytes.byteLength, maxBytes, envelope);
+      return bytes;
     },
     decode(bytes: Uint8Array): BusEnvelope {
       const size = bytes.byteLength;
@@ -148,7 +160,9 @@ export async function createMsgpackSerializer(options: JsonSerializerOptions = {
   return {
     contentType: 'application/msgpack',
     encode(envelope: BusEnvelope): Uint8Array {
-      return packr.pack(envelope);
+      const bytes = packr.pack(envelope);
+      if (bytes.byteLength > maxBytes) throw tooLarge(bytes.byteLength, maxBytes, envelope);
+      return bytes;
     },
     decode(bytes: Uint8Array): BusEnvelope {
       const size = bytes.byteLength;

@@ -3,6 +3,7 @@ import { openMessageBus } from '../../adapters/bus-url.js';
 import { openStateStore } from '../../adapters/store-url.js';
 import { runWorker } from '../../distributed/worker.js';
 import { opsFromEnv } from '../ops-from-env.js';
+import { openWithRetry } from '../open-with-retry.js';
 import { loadFlow } from '../load-flow.js';
 import { action, parseCount, print } from '../store-cli.js';
 
@@ -44,8 +45,22 @@ export function registerWorker(program: Command): void {
         const busUrl = opts.bus ?? process.env.PENGUIFLOW_BUS ?? 'redis://127.0.0.1:6379';
         const storeUrl = opts.store ?? process.env.PENGUIFLOW_STORE;
         const flow = await loadFlow(opts.flow);
-        const bus = await openMessageBus(busUrl);
-        const store = storeUrl === undefined ? undefined : await openStateStore(storeUrl);
+        // SIGTERM while still waiting for the broker ends the wait (exit 0 below)
+        const quit = new AbortController();
+        const onQuit = () => quit.abort();
+        process.once('SIGTERM', onQuit);
+        process.once('SIGINT', onQuit);
+        let bus: Awaited<ReturnType<typeof openMessageBus>>;
+        let store: Awaited<ReturnType<typeof openStateStore>> | undefined;
+        try {
+          bus = await openWithRetry('bus', () => openMessageBus(busUrl), quit.signal);
+          store = storeUrl === undefined ? undefined : await openWithRetry('store', () => openStateStore(storeUrl), quit.signal);
+        } catch (error) {
+          if (quit.signal.aborted) return void print('worker: stopped before it connected');
+          throw error;
+        }
+        process.off('SIGTERM', onQuit);
+        process.off('SIGINT', onQuit);
         const nodes = opts.nodes?.split(',').map((s) => s.trim()).filter(Boolean);
         // PENGUIFLOW_METRICS_PORT serves /metrics, /healthz, /readyz; PENGUIFLOW_TRACING=1 exports spans.
         const obs = await opsFromEnv({ store, bus, topics: (nodes ?? [...flow.distributedNodes]).map((n) => `${flow.name}.${n}`) });
