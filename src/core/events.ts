@@ -27,6 +27,8 @@ export const FLOW_EVENT_TYPES = [
   'worker_stop',
   'bus_redelivery',
   'bus_dead_letter',
+  'bus_lease_lost',
+  'bus_duplicate',
   'load_shed',
   'remote_instance_up',
   'remote_instance_down',

@@ -282,10 +282,12 @@ export class Flow implements RunnerHost, ControllerHost {
 
   /** @internal Delivers an output to whoever fetches the trace. */
   deliver(trace: TraceState, output: FlowOutput): void {
+    if (output.kind === 'chunk' && !trace.acceptChunk(output.message.payload)) return;
     this.mailboxes.get(trace.traceId)?.push({ output, round: trace.round });
   }
 
   private traceIdle(trace: TraceState): void {
+    clearTimeout(trace.deadlineTimer);
     const mailbox = this.mailboxes.get(trace.traceId);
     if (mailbox !== undefined && mailbox.active === trace) mailbox.active = undefined;
     this.activeTraces--;
@@ -358,9 +360,18 @@ export class Flow implements RunnerHost, ControllerHost {
     if (this.mailboxes.get(mailbox.traceId) === mailbox) this.mailboxes.delete(mailbox.traceId);
   };
 
-  /** Emits and waits for the first result: one round trip. */
-  async call(msg: Message, options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<Message> {
-    const result = this.fetch({ traceId: msg.traceId, ...options });
+  /**
+   * Emits and waits for the first result: one round trip. `deadlineMs` sets
+   * the message's deadline that far from now (the earlier one wins when it
+   * already has one): past it the call rejects with DEADLINE_EXCEEDED, even
+   * when no worker is there to run a distributed node.
+   */
+  async call(msg: Message, options?: { signal?: AbortSignal; timeoutMs?: number; deadlineMs?: number }): Promise<Message> {
+    if (options?.deadlineMs !== undefined) {
+      const deadline = Date.now() + options.deadlineMs;
+      if (msg.deadline === undefined || deadline < msg.deadline) msg = { ...msg, deadline };
+    }
+    const result = this.fetch({ traceId: msg.traceId, signal: options?.signal, timeoutMs: options?.timeoutMs });
     try {
       await this.emit(msg);
     } catch (error) {

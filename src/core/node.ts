@@ -29,6 +29,12 @@ export interface NodePolicy {
   concurrencyKey?: (msg: Message) => string;
   /** Default 1 when `concurrencyKey` is set. */
   maxPerKey?: number;
+  /**
+   * Distributed nodes: the wait before a failed message is delivered again
+   * (to any worker), per delivery. Default `{ baseMs: 500, multiplier: 2, maxMs: 30_000, jitter: 0.2 }`.
+   * `backoff` spaces the in-process retries of one delivery; this spaces deliveries.
+   */
+  redeliveryBackoff?: BackoffPolicy;
   /** `distributed`: the node runs on workers that consume its input edge from a bus. Default `local`. */
   placement?: 'local' | 'distributed';
 }

@@ -1,4 +1,4 @@
-import { InvalidOptionsError, LoadShedError, PenguiflowError } from '../errors/index.js';
+import { BusUnavailableError, DeadlineExceededError, findPenguiflowError, InvalidOptionsError, LoadShedError, PenguiflowError } from '../errors/index.js';
 import type { ConsumableBus, Delivery, Subscription } from '../protocols/message-bus.js';
 import { nextId } from './ids.js';
 import type { Message } from './message.js';
@@ -6,7 +6,7 @@ import type { TraceState } from './trace.js';
 import type { FlowOutput } from './mailbox.js';
 import type { FlowEventType } from './events.js';
 import type { EventFields } from './runner-host.js';
-import { controlTopic, replyTopic, workTopic, type ControlCommand, type WorkerReply } from './wire.js';
+import { controlTopic, replyTopic, workGroup, workTopic, type ControlCommand, type WorkerReply } from './wire.js';
 
 export interface DistributedOptions {
   /** Carries distributed edges, worker replies and cancels. */
@@ -105,6 +105,10 @@ export class RemoteEdges {
   }
 
   async start(): Promise<void> {
+    // work published before any worker started is kept for the workers' group
+    if (this.bus.ensureGroup !== undefined) {
+      for (const node of this.nodes) await this.bus.ensureGroup(workTopic(this.host.name, node), workGroup(this.host.name, node));
+    }
     this.subscription = await this.bus.consume(
       replyTopic(this.host.name, this.controllerId),
       'controller',
@@ -134,16 +138,63 @@ export class RemoteEdges {
     }
     this.track(msg.id, target);
     this.host.settleRemote(trace, msg.id, +1);
-    return this.bus.publish({
-      id: msg.id,
-      topic: workTopic(this.host.name, target),
-      key: msg.traceId,
-      source,
-      target,
-      message: msg,
-      attributes: { replyTo: this.controllerId, round: String(trace.round) },
-      ...traceparentOf(msg),
+    this.watchDeadline(trace, msg);
+    return this.bus
+      .publish({
+        id: msg.id,
+        topic: workTopic(this.host.name, target),
+        key: msg.traceId,
+        source,
+        target,
+        message: msg,
+        attributes: { replyTo: this.controllerId, round: String(trace.round) },
+        ...traceparentOf(msg),
+      })
+      .catch((error: unknown) => {
+        // Not with the broker: the trace fails with the typed error instead of
+        // waiting for a reply that cannot come. A node's emit resolves (the node
+        // is not retried for a bus fault); the caller's own emit rejects.
+        const failure =
+          findPenguiflowError(error) ??
+          new BusUnavailableError(`Publishing to node "${target}" failed`, { cause: error, details: { node: target } });
+        this.host.event('bus_error', trace, target, { messageId: msg.id, error: failure.toJSON() });
+        this.untrack(msg.id);
+        if (!trace.ended) {
+          trace.failed = true;
+          this.host.deliver(trace, { kind: 'error', error: failure });
+        }
+        this.host.settleRemote(trace, msg.id, -1);
+        if (source === undefined) throw failure;
+      });
+  }
+
+  /*
+   * The caller's deadline holds whether or not any worker is alive: at the
+   * trace's earliest deadline, work still out on the bus is given up (workers
+   * skip it too, past its deadline) and the caller gets DEADLINE_EXCEEDED.
+   */
+  private watchDeadline(trace: TraceState, msg: Message): void {
+    const deadline = msg.deadline;
+    if (deadline === undefined || (trace.deadlineAt !== undefined && trace.deadlineAt <= deadline)) return;
+    trace.deadlineAt = deadline;
+    clearTimeout(trace.deadlineTimer);
+    const timer = setTimeout(() => this.expire(trace), Math.max(0, deadline - Date.now()));
+    timer.unref?.();
+    trace.deadlineTimer = timer;
+  }
+
+  private expire(trace: TraceState): void {
+    if (trace.ended || trace.cancelled || trace.remote === undefined || trace.remote.size === 0) return;
+    const error = new DeadlineExceededError(`Trace ${trace.traceId} passed its deadline with work outstanding on the bus`, {
+      details: { traceId: trace.traceId, outstanding: trace.remote.size },
     });
+    this.host.event('deadline_skip', trace, undefined, { error: error.toJSON(), extra: { during: 'remote', outstanding: trace.remote.size } });
+    trace.failed = true;
+    this.host.deliver(trace, { kind: 'error', error });
+    for (const [id, count] of [...trace.remote]) {
+      this.untrack(id);
+      this.host.settleRemote(trace, id, -count);
+    }
   }
 
   /** Tells every worker to drop and abort the trace. */

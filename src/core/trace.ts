@@ -15,6 +15,11 @@ export class TraceState {
   remote: Map<string, number> | undefined;
   /** `source|node` of worker replies already applied. */
   seenReplies: Set<string> | undefined;
+  /** Earliest deadline of the trace's work out on a bus, and the timer that enforces it (RemoteEdges). */
+  deadlineAt: number | undefined;
+  deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Next stream `seq` expected per stream id: a retry or a redelivery never repeats a chunk. */
+  private nextSeq: Map<string, number> | undefined;
 
   constructor(
     readonly traceId: string,
@@ -22,6 +27,18 @@ export class TraceState {
     /** Which activation of this trace id this is (1, 2, … across round trips). */
     readonly round: number,
   ) {}
+
+  /**
+   * True for a chunk the reader has not seen: its `seq` is at or past the
+   * stream's next one. A retried attempt (or a redelivered message) numbers
+   * its chunks from 0 again; those it already sent are dropped here.
+   */
+  acceptChunk(chunk: { streamId: string; seq: number }): boolean {
+    const next = (this.nextSeq ??= new Map()).get(chunk.streamId) ?? 0;
+    if (chunk.seq < next) return false;
+    this.nextSeq.set(chunk.streamId, chunk.seq + 1);
+    return true;
+  }
 
   onCancel(hook: (reason: Error) => void): void {
     (this.hooks ??= new Set()).add(hook);

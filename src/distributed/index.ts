@@ -10,7 +10,7 @@
  * // controller process
  * flow.run({ distributed: { bus } });
  */
-export { runWorker, Worker, type WorkerOptions, type WorkerStats } from './worker.js';
+export { runWorker, Worker, type WorkerLogger, type WorkerOptions, type WorkerStats } from './worker.js';
 export { createJsonSerializer, createMsgpackSerializer, jsonSerializer, encodeEnvelope, decodeEnvelope } from './codec.js';
 export { createCompressedSerializer, isCompressedEnvelope, type CompressedSerializerOptions } from './compressed-serializer.js';
 export { workTopic, workGroup, replyTopic, controlTopic, type WorkerReply, type ControlCommand } from '../core/wire.js';

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
-import { InvalidOptionsError, PenguiflowError, UnknownNodeError } from '../errors/index.js';
+import { findPenguiflowError, FlowStoppedError, InvalidOptionsError, LeaseExpiredError, PenguiflowError, UnknownNodeError } from '../errors/index.js';
+import { backoffDelay, type BackoffPolicy } from '../core/backoff.js';
 import type { FlowEventType, FlowMiddleware } from '../core/events.js';
 import type { Flow } from '../core/flow.js';
 import { nextId } from '../core/ids.js';
@@ -20,7 +21,7 @@ import {
   type ControlCommand,
   type DoneReply,
 } from '../core/wire.js';
-import type { ConsumableBus, Delivery, Subscription } from '../protocols/message-bus.js';
+import type { ConsumableBus, Delivery, FencedOperation, Subscription } from '../protocols/message-bus.js';
 import type { StateStore } from '../protocols/state-store.js';
 import { hasLeaseStore } from '../protocols/store-capabilities.js';
 
@@ -43,6 +44,14 @@ export interface WorkerOptions {
   workerId?: string;
   recorder?: RecorderOptions;
   middlewares?: FlowMiddleware[];
+  /** Where connection retries are told (any pino-compatible logger; `penguiflow worker` prints them). */
+  logger?: WorkerLogger;
+}
+
+/** The part of a pino-compatible logger a worker uses. */
+export interface WorkerLogger {
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
 }
 
 export interface WorkerStats {
@@ -51,6 +60,8 @@ export interface WorkerStats {
   redelivered: number;
   skippedCancelled: number;
   duplicates: number;
+  /** Operations refused because a delivery's lease was lost (another worker may hold it). */
+  leaseLost: number;
   inflight: number;
 }
 
@@ -72,6 +83,8 @@ class DeliveryTrace extends TraceState {
 }
 
 const DONE_TTL_MS = 24 * 3600_000;
+const DEFAULT_REDELIVERY_BACKOFF: BackoffPolicy = { baseMs: 500, multiplier: 2, maxMs: 30_000, jitter: 0.2 };
+const CONNECT_BACKOFF: BackoffPolicy = { baseMs: 250, multiplier: 2, maxMs: 5_000, jitter: 0.2 };
 
 /**
  * Runs a flow's distributed nodes: consumes each node's input edge with a
@@ -83,7 +96,7 @@ const DONE_TTL_MS = 24 * 3600_000;
  */
 export class Worker implements RunnerHost {
   readonly id: string;
-  readonly stats: WorkerStats = { processed: 0, failed: 0, redelivered: 0, skippedCancelled: 0, duplicates: 0, inflight: 0 };
+  readonly stats: WorkerStats = { processed: 0, failed: 0, redelivered: 0, skippedCancelled: 0, duplicates: 0, leaseLost: 0, inflight: 0 };
   private readonly flow: Flow;
   private readonly bus: ConsumableBus;
   private readonly store: StateStore | undefined;
@@ -95,6 +108,8 @@ export class Worker implements RunnerHost {
   private readonly inflight = new Map<string, Set<DeliveryTrace>>();
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   private stopping: Promise<void> | undefined;
+  /** True once every subscription is open (readiness). */
+  ready = false;
 
   constructor(private readonly options: WorkerOptions) {
     this.flow = options.flow;
@@ -122,32 +137,65 @@ export class Worker implements RunnerHost {
     return this.store;
   }
 
-  /** Subscribes to every hosted node's input edge and to the control channel, and starts heartbeats. */
+  /**
+   * Subscribes to every hosted node's input edge and to the control channel,
+   * and starts heartbeats. A broker that cannot be reached is retried with a
+   * bounded backoff (a `warn` line per attempt) until it answers or `stop()`
+   * is called: a worker started before its broker waits for it.
+   */
   async start(): Promise<void> {
     const concurrency = this.options.concurrency ?? 1;
     const leaseMs = this.options.leaseMs ?? 30_000;
     this.subscriptions.push(
-      await this.bus.consume(controlTopic(this.flow.name), `control-${this.id}`, (d) => this.onControl(d), {
-        consumer: this.id,
-        maxDeliveries: 2,
-        ephemeral: true, // a broadcast channel: each process reads from now on, and leaves no group behind
-      }),
+      await this.subscribe(controlTopic(this.flow.name), () =>
+        this.bus.consume(controlTopic(this.flow.name), `control-${this.id}`, (d) => this.onControl(d), {
+          consumer: this.id,
+          maxDeliveries: 2,
+          ephemeral: true, // a broadcast channel: each process reads from now on, and leaves no group behind
+        }),
+      ),
     );
     for (const name of this.nodes) {
       const node = this.flow.graph.nodes.get(name)!;
       const runner = new NodeRunner(this, node, this.flow.graph.successors.get(name)!);
-      const sub = await this.bus.consume(workTopic(this.flow.name, name), workGroup(this.flow.name, name), (d) => this.onWork(name, runner, d), {
-        consumer: this.id,
-        concurrency,
-        leaseMs,
-        maxDeliveries: this.maxDeliveries,
-      });
+      const topic = workTopic(this.flow.name, name);
+      const sub = await this.subscribe(topic, () =>
+        this.bus.consume(topic, workGroup(this.flow.name, name), (d) => this.onWork(name, runner, d), {
+          consumer: this.id,
+          concurrency,
+          leaseMs,
+          maxDeliveries: this.maxDeliveries,
+          onExhausted: (d) => this.onExhausted(name, d),
+          onLeaseLost: (d, operation) => this.onLeaseLost(name, d, operation),
+        }),
+      );
       this.subscriptions.push(sub);
     }
+    this.ready = true;
     await this.beat();
     const every = this.options.heartbeatMs ?? 2_000;
     this.heartbeat = setInterval(() => void this.beat(), every);
     this.heartbeat.unref?.();
+  }
+
+  /** Opens one subscription, retrying while the broker is unreachable. */
+  private async subscribe(topic: string, open: () => Promise<Subscription>): Promise<Subscription> {
+    for (let attempt = 0; ; attempt++) {
+      if (this.stopping !== undefined) throw new FlowStoppedError('The worker was stopped before it connected');
+      try {
+        return await open();
+      } catch (error) {
+        const pf = findPenguiflowError(error);
+        if (pf !== undefined && !pf.retryable) throw error;
+        const delayMs = backoffDelay(CONNECT_BACKOFF, Math.min(attempt, 10));
+        this.events.busError(error, undefined);
+        this.options.logger?.warn(
+          { worker: this.id, topic, attempt: attempt + 1, retryInMs: delayMs, code: pf?.code, error: pf?.message ?? String(error) },
+          'bus not reachable; retrying',
+        );
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+      }
+    }
   }
 
   /** Graceful stop: takes no new work, finishes and acks in-flight work, flushes events, deregisters. */
@@ -209,12 +257,15 @@ export class Worker implements RunnerHost {
     const msg = envelope.message;
     const replyTo = envelope.attributes?.replyTo;
     const round = Number(envelope.attributes?.round ?? 0);
-    if (replyTo === undefined) throw new InvalidOptionsError('A work envelope without attributes.replyTo cannot be answered');
+    if (replyTo === undefined) {
+      await delivery.deadLetter(new InvalidOptionsError('A work envelope without attributes.replyTo cannot be answered'));
+      return;
+    }
     if (delivery.deliveryCount > 1) {
       this.stats.redelivered++;
       this.event('bus_redelivery', { traceId: msg.traceId, tenant: msg.headers.tenant }, node, { messageId: msg.id, extra: { deliveryCount: delivery.deliveryCount } });
     }
-    const doneKey = `done:${this.flow.name}:${node}:${msg.id}`;
+    const doneKey = this.doneKey(node, msg.id);
     const trace = new DeliveryTrace(msg.traceId, msg.headers.tenant, round, replyTo);
 
     if (this.isCancelled(msg.traceId)) {
@@ -222,10 +273,9 @@ export class Worker implements RunnerHost {
       this.event('node_trace_cancelled', trace, node, { messageId: msg.id, extra: { worker: this.id, queued: true } });
       return this.reply(trace, node, msg, undefined);
     }
-    if (delivery.deliveryCount > 1 && (await this.isDone(doneKey))) {
-      this.stats.duplicates++; // ran and answered before the crash that lost its ack
-      return;
-    }
+    // Every delivery, not only redeliveries: a duplicate publish of a finished
+    // message (a retried or late send) arrives as a first delivery.
+    if (await this.isDone(doneKey)) return this.skipDuplicate(node, msg, delivery);
 
     const slot = await this.acquireKeySlot(runner, msg);
     trace.pending = 1;
@@ -249,9 +299,67 @@ export class Worker implements RunnerHost {
     const redeliver = error !== undefined && error.code !== 'DEADLINE_EXCEEDED' && error.retryable;
     if (redeliver && delivery.deliveryCount < this.maxDeliveries) {
       this.stats.failed++;
-      throw error; // the bus redelivers it (to any worker) after a backoff
+      // the bus hands it to any worker after a backoff; the trace has not seen this attempt
+      await delivery.nack(error, backoffDelay(runner.node.policy.redeliveryBackoff ?? DEFAULT_REDELIVERY_BACKOFF, delivery.deliveryCount - 1));
+      return;
     }
+    if (!redeliver) this.stats.processed++;
     await this.reply(trace, node, msg, error);
+    await this.publishForwarded(trace, node);
+    if (redeliver) {
+      // Out of deliveries: the controller has the error; the message waits in
+      // the dead letters, and no done-marker is written, so `dlq retry` runs it again.
+      this.stats.failed++;
+      this.event('bus_dead_letter', trace, node, { messageId: msg.id, error: error.toJSON(), extra: { deliveryCount: delivery.deliveryCount } });
+      await delivery.deadLetter(error);
+      return;
+    }
+    await this.markDone(doneKey);
+  }
+
+  private doneKey(node: string, messageId: string): string {
+    return `done:${this.flow.name}:${node}:${messageId}`;
+  }
+
+  /** Ran and answered before (a lost ack, a redelivery, a duplicate publish): ack without running. */
+  private async skipDuplicate(node: string, msg: Message, delivery: Delivery): Promise<void> {
+    this.stats.duplicates++;
+    this.event('bus_duplicate', { traceId: msg.traceId, tenant: msg.headers.tenant }, node, {
+      messageId: msg.id,
+      extra: { deliveryCount: delivery.deliveryCount },
+    });
+    await delivery.ack();
+  }
+
+  /**
+   * A delivery whose lease ran out on every earlier delivery (each holder
+   * stopped renewing: killed, or its event loop stalled). Done → ack; else the
+   * trace is told LEASE_EXPIRED and the message goes to the dead letters.
+   */
+  private async onExhausted(node: string, delivery: Delivery): Promise<void> {
+    const msg = delivery.envelope.message;
+    if (await this.isDone(this.doneKey(node, msg.id))) return this.skipDuplicate(node, msg, delivery);
+    const error = new LeaseExpiredError(`Message ${msg.id} of node "${node}" lost its lease on ${this.maxDeliveries} deliveries`, {
+      details: { node, deliveries: this.maxDeliveries },
+    });
+    const replyTo = delivery.envelope.attributes?.replyTo;
+    const trace = new DeliveryTrace(msg.traceId, msg.headers.tenant, Number(delivery.envelope.attributes?.round ?? 0), replyTo ?? '');
+    if (replyTo !== undefined) await this.reply(trace, node, msg, error);
+    this.stats.failed++;
+    this.event('bus_dead_letter', trace, node, { messageId: msg.id, error: error.toJSON(), extra: { deliveryCount: delivery.deliveryCount } });
+    await delivery.deadLetter(error);
+  }
+
+  private onLeaseLost(node: string, delivery: Delivery, operation: FencedOperation): void {
+    this.stats.leaseLost++;
+    const msg = delivery.envelope.message;
+    this.event('bus_lease_lost', { traceId: msg.traceId, tenant: msg.headers.tenant }, node, {
+      messageId: msg.id,
+      extra: { operation, deliveryCount: delivery.deliveryCount, worker: this.id },
+    });
+  }
+
+  private async publishForwarded(trace: DeliveryTrace, node: string): Promise<void> {
     await Promise.all(
       trace.forwarded.map(({ target, message }) =>
         this.bus.publish({
@@ -261,18 +369,11 @@ export class Worker implements RunnerHost {
           source: node,
           target,
           message,
-          attributes: { replyTo, round: String(round) },
+          attributes: { replyTo: trace.replyTo, round: String(trace.round) },
           ...traceparentOf(message),
         }),
       ),
     );
-    await this.markDone(doneKey);
-    this.stats.processed++;
-    if (redeliver) {
-      this.stats.failed++;
-      this.event('bus_dead_letter', trace, node, { messageId: msg.id, error: error.toJSON(), extra: { deliveryCount: delivery.deliveryCount } });
-      throw error; // last delivery: the controller has the error, the bus dead-letters the message
-    }
   }
 
   /*
@@ -365,6 +466,7 @@ export class Worker implements RunnerHost {
     if (output.kind === 'result') t.outputs.push({ target: null, message: output.message });
     else if (output.kind === 'error') t.error ??= output.error;
     else {
+      if (!t.acceptChunk(output.message.payload)) return; // a retried attempt repeats what it streamed
       const chunk: ChunkReply = { kind: 'chunk', round: t.round, chunk: output.message };
       t.chunks = t.chunks.then(() => this.publishReply(t, chunk)).catch((error: unknown) => this.events.busError(error, output.message));
     }

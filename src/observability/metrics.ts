@@ -71,6 +71,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     shed: counter('load_shed_total', 'Messages refused by load shedding', ['flow', 'node']),
     redelivery: counter('bus_redeliveries_total', 'Bus deliveries after the first', ['flow', 'node']),
     deadLetter: counter('bus_dead_letters_total', 'Envelopes moved to the dead letters', ['flow', 'node']),
+    leaseLost: counter('bus_lease_lost_total', 'Ack, nack, extend or dead-letter refused because the delivery lease was lost', ['flow', 'node']),
+    duplicate: counter('bus_duplicates_total', 'Deliveries of messages already completed, acked without running', ['flow', 'node']),
   };
   const trace = {
     cancelStart: counter('trace_cancel_start_total', 'Trace cancels started', ['flow']),
@@ -235,6 +237,10 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         return void node.redelivery.inc(nodeLabels(e));
       case 'bus_dead_letter':
         return void node.deadLetter.inc(nodeLabels(e));
+      case 'bus_lease_lost':
+        return void node.leaseLost.inc(nodeLabels(e));
+      case 'bus_duplicate':
+        return void node.duplicate.inc(nodeLabels(e));
       case 'trace_cancel_start':
         return void trace.cancelStart.inc(labels(e));
       case 'trace_cancel_finish':

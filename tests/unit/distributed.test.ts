@@ -217,16 +217,20 @@ describe('distributed nodes on workers (in-memory bus)', () => {
       return createFlow(a.to(b), { name: 'reclaim' });
     };
     const bus = new InMemoryMessageBus();
-    const dead = await runWorker({ flow: make(true), bus, store, workerId: 'dead', leaseMs: 150, nodes: ['a'] });
+    const deadBus = bus.connect(); // the dying worker's own connection to the broker
+    const dead = await runWorker({ flow: make(true), bus: deadBus, store, workerId: 'dead', leaseMs: 150, nodes: ['a'] });
     const flow = await controller(make(false), bus);
     const msg = message(1, { tenant: 't' });
     const result = flow.call(msg, { timeoutMs: 5_000 });
-    await sleep(30);
+    await sleep(300); // alive, it keeps renewing: nobody else gets the message
     await workers(1, () => make(false), bus, { store, leaseMs: 150 });
+    await sleep(300);
+    expect(ran).toEqual([]);
+    deadBus.crash();
     expect((await result).payload).toBe(4);
     expect(ran.filter((r) => r.startsWith('a:'))).toHaveLength(1);
     expect(ran.filter((r) => r.startsWith('b:'))).toHaveLength(1);
-    void dead; // never stopped: it hangs like a dead process would
+    void dead; // never stopped: its process "died"; the handler hangs forever
   });
 
   it('run() without a bus for distributed nodes is a clear error', () => {

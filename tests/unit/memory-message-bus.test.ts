@@ -6,11 +6,13 @@ import { describeMessageBus } from '../../src/testing/message-bus-suite.js';
 describeMessageBus({
   name: 'InMemoryMessageBus',
   create: () => new InMemoryMessageBus(),
+  connect: (bus) => bus.connect(),
   capabilities: {
     rawPublish: (bus, topic, bytes) => bus.publishRaw(topic, bytes),
     orderedPerKey: true,
     retainsBeforeGroup: true,
     leaseMs: 200,
+    crash: (bus) => bus.crash(),
   },
   additionalTests: (ctx) => {
     it('keeps every published envelope observable', async () => {
@@ -59,10 +61,12 @@ describeMessageBus({
 describeMessageBus({
   name: 'InMemoryMessageBus + MessagePack',
   create: async () => new InMemoryMessageBus({ serializer: await createMsgpackSerializer() }),
+  connect: (bus) => bus.connect(),
   capabilities: {
     rawPublish: (bus, topic, bytes) => bus.publishRaw(topic, bytes),
     orderedPerKey: true,
     retainsBeforeGroup: true,
     leaseMs: 200,
+    crash: (bus) => bus.crash(),
   },
 });

@@ -40,6 +40,9 @@ interface Consumer {
   slots: ConsumerSlots;
   handler: (delivery: Delivery) => Promise<void>;
   open: boolean;
+  group: GroupState;
+  /** Its connection crashed: nothing it does reaches the broker. */
+  crashed?: boolean;
 }
 
 interface GroupState {
@@ -52,6 +55,17 @@ interface GroupState {
   consumers: Consumer[];
   nextConsumer: number;
   wakeTimer?: ReturnType<typeof setTimeout>;
+}
+
+/** What every connection of one in-process broker shares. */
+interface SharedBroker {
+  topics: Map<string, TopicState>;
+  published: BusEnvelope[];
+  listeners: Set<(envelope: BusEnvelope) => void>;
+  seq: number;
+  tokens: number;
+  /** Connections not closed yet. */
+  open: number;
 }
 
 interface TopicState {
@@ -76,38 +90,66 @@ interface TopicState {
  * await bus.publish({ id: 'e1', topic: 'summarize', message });
  */
 export class InMemoryMessageBus implements ConsumableBus {
-  /** Every envelope published, in order (the caller's objects). */
-  readonly published: BusEnvelope[] = [];
-  private readonly topics = new Map<string, TopicState>();
+  private shared: SharedBroker = { topics: new Map(), published: [], listeners: new Set(), seq: 0, tokens: 0, open: 1 };
   private readonly subscriptions = new Set<Subscription>();
-  private readonly listeners = new Set<(envelope: BusEnvelope) => void>();
+  private readonly consumers = new Set<Consumer>();
   private readonly serializer: Serializer;
   private readonly maxRetained: number;
   private closed = false;
-  private seq = 0;
-  private tokens = 0;
 
   constructor(options: InMemoryMessageBusOptions = {}) {
     this.serializer = options.serializer ?? jsonSerializer;
     this.maxRetained = options.maxRetained ?? 100_000;
   }
 
+  /** Every envelope published, in order (the caller's objects), by any connection. */
+  get published(): BusEnvelope[] {
+    return this.shared.published;
+  }
+
+  /**
+   * Another client of the same in-process broker, as a second process would
+   * open: its own consumers and close, the same topics, groups and leases.
+   */
+  connect(): InMemoryMessageBus {
+    const other = new InMemoryMessageBus({ serializer: this.serializer, maxRetained: this.maxRetained });
+    other.shared = this.shared;
+    this.shared.open++;
+    return other;
+  }
+
+  /**
+   * Test seam: this connection behaves as if its process was SIGKILLed.
+   * Nothing it holds is renewed, acked or handed back any more; its leases
+   * run out and the work goes to the broker's other connections.
+   */
+  crash(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.shared.open--;
+    for (const consumer of this.consumers) {
+      consumer.crashed = true;
+      consumer.open = false;
+      consumer.group.consumers = consumer.group.consumers.filter((c) => c !== consumer);
+    }
+  }
+
   /** Envelopes published to `topic` so far. */
   publishedTo(topic: string): BusEnvelope[] {
-    return this.published.filter((e) => e.topic === topic);
+    return this.shared.published.filter((e) => e.topic === topic);
   }
 
   /** Calls `listener` with every envelope published from now on; returns an unsubscribe function. */
   onPublish(listener: (envelope: BusEnvelope) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    this.shared.listeners.add(listener);
+    return () => this.shared.listeners.delete(listener);
   }
 
   async publish(envelope: BusEnvelope): Promise<void> {
     if (this.closed) throw new BusUnavailableError('The in-memory bus is closed');
     const bytes = this.serializer.encode(envelope);
-    this.published.push(envelope);
-    for (const listener of this.listeners) listener(envelope);
+    this.shared.published.push(envelope);
+    for (const listener of this.shared.listeners) listener(envelope);
     this.append(envelope.topic, bytes);
   }
 
@@ -127,8 +169,9 @@ export class InMemoryMessageBus implements ConsumableBus {
     const resolved = resolveConsumeOptions(options);
     const state = this.groupState(topic, group, resolved.ephemeral);
     const slots = new ConsumerSlots(resolved, undefined, () => this.pump(topic, state));
-    const consumer: Consumer = { options: resolved, slots, handler, open: true };
+    const consumer: Consumer = { options: resolved, slots, handler, open: true, group: state };
     state.consumers.push(consumer);
+    this.consumers.add(consumer);
     let closing: Promise<void> | undefined;
     const subscription: Subscription = {
       close: () => {
@@ -149,25 +192,25 @@ export class InMemoryMessageBus implements ConsumableBus {
   }
 
   async listDeadLetters(topic: string, limit = 100): Promise<DeadLetter[]> {
-    const dead = this.topics.get(topic)?.dead ?? [];
+    const dead = this.shared.topics.get(topic)?.dead ?? [];
     return dead.slice(0, limit).map(({ bytes: _bytes, ...letter }) => ({ ...letter }));
   }
 
   async retryDeadLetter(topic: string, id: string): Promise<boolean> {
-    const state = this.topics.get(topic);
+    const state = this.shared.topics.get(topic);
     const index = state?.dead.findIndex((d) => d.id === id) ?? -1;
     if (!state || index < 0) return false;
     const existing = state.dead[index]!;
     const group = state.groups.get(existing.group);
     if (!group) return false; // its (ephemeral) group is gone: nobody to hand it to
     const [letter] = state.dead.splice(index, 1);
-    group.ready.push({ seq: ++this.seq, bytes: letter!.bytes, deliveryCount: 0, availableAt: 0, token: 0 });
+    group.ready.push({ seq: ++this.shared.seq, bytes: letter!.bytes, deliveryCount: 0, availableAt: 0, token: 0 });
     queueMicrotask(() => this.pump(topic, group));
     return true;
   }
 
   async purgeDeadLetters(topic: string, ids?: string[]): Promise<number> {
-    const state = this.topics.get(topic);
+    const state = this.shared.topics.get(topic);
     if (!state) return 0;
     const before = state.dead.length;
     state.dead = ids === undefined ? [] : state.dead.filter((d) => !ids.includes(d.id));
@@ -181,9 +224,11 @@ export class InMemoryMessageBus implements ConsumableBus {
 
   /** Stops every subscription (waiting for in-flight handlers) and rejects later publishes. */
   async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
     await Promise.all([...this.subscriptions].map((s) => s.close()));
-    for (const topic of this.topics.values()) {
+    if (--this.shared.open > 0) return; // other connections still use the broker's timers
+    for (const topic of this.shared.topics.values()) {
       for (const group of topic.groups.values()) {
         clearTimeout(group.wakeTimer);
         for (const job of group.pending.values()) clearTimeout(job.leaseTimer);
@@ -192,10 +237,10 @@ export class InMemoryMessageBus implements ConsumableBus {
   }
 
   private topicState(topic: string): TopicState {
-    let state = this.topics.get(topic);
+    let state = this.shared.topics.get(topic);
     if (!state) {
       state = { log: [], base: 0, groups: new Map(), dead: [] };
-      this.topics.set(topic, state);
+      this.shared.topics.set(topic, state);
     }
     return state;
   }
@@ -206,7 +251,7 @@ export class InMemoryMessageBus implements ConsumableBus {
     for (const job of g.pending.values()) clearTimeout(job.leaseTimer);
     g.pending.clear();
     g.ready = [];
-    this.topics.get(topic)?.groups.delete(g.name);
+    this.shared.topics.get(topic)?.groups.delete(g.name);
   }
 
   private groupState(topic: string, group: string, fromLatest = false): GroupState {
@@ -247,7 +292,7 @@ export class InMemoryMessageBus implements ConsumableBus {
     if (g.cursor < t.base + t.log.length) {
       const bytes = t.log[g.cursor - t.base]!;
       g.cursor++;
-      return { seq: ++this.seq, bytes, deliveryCount: 0, availableAt: 0, token: 0 };
+      return { seq: ++this.shared.seq, bytes, deliveryCount: 0, availableAt: 0, token: 0 };
     }
     return undefined;
   }
@@ -280,7 +325,7 @@ export class InMemoryMessageBus implements ConsumableBus {
   private scheduleWake(topic: string, g: GroupState, now: number): void {
     clearTimeout(g.wakeTimer);
     g.wakeTimer = undefined;
-    if (g.ready.length === 0 || this.closed) return;
+    if (g.ready.length === 0 || this.shared.open === 0) return;
     const next = Math.min(...g.ready.map((j) => j.availableAt));
     g.wakeTimer = setTimeout(() => this.pump(topic, g), Math.max(0, next - now));
   }
@@ -296,7 +341,7 @@ export class InMemoryMessageBus implements ConsumableBus {
       this.deadLetter(t, topic, g, job, null, errorSummary(decodeError));
       return;
     }
-    const token = ++this.tokens;
+    const token = ++this.shared.tokens;
     job.token = token;
     g.pending.set(job.seq, job);
     const expire = () => {
@@ -309,7 +354,7 @@ export class InMemoryMessageBus implements ConsumableBus {
     };
     job.leaseTimer = setTimeout(expire, leaseMs);
     // the token fences every action: a holder whose lease ran out acts on nothing
-    const isCurrent = () => g.pending.get(job.seq)?.token === token;
+    const isCurrent = () => !consumer.crashed && g.pending.get(job.seq)?.token === token;
     const settle = () => {
       clearTimeout(job.leaseTimer);
       g.pending.delete(job.seq);

@@ -17,6 +17,12 @@ interface WorkerCliOptions {
   id?: string;
 }
 
+/** One readable line per record on stderr; ids and codes only, never payloads. */
+const stderrLogger = {
+  info: (fields: Record<string, unknown>, message: string) => process.stderr.write(`${message} ${JSON.stringify(fields)}\n`),
+  warn: (fields: Record<string, unknown>, message: string) => process.stderr.write(`warn: ${message} ${JSON.stringify(fields)}\n`),
+};
+
 /**
  * `penguiflow worker --flow ./flow.ts [--nodes a,b] [--bus url] [--store url] [--concurrency N]`:
  * runs a flow's distributed nodes until SIGTERM/SIGINT, then drains and exits 0.
@@ -53,6 +59,7 @@ export function registerWorker(program: Command): void {
           leaseMs: parseCount('lease-ms', opts.leaseMs),
           maxDeliveries: parseCount('max-deliveries', opts.maxDeliveries),
           workerId: opts.id,
+          logger: stderrLogger,
         });
         print(`worker ${worker.id} running ${flow.name}: ${[...(opts.nodes?.split(',') ?? flow.distributedNodes)].join(', ')}`);
         await new Promise<void>((resolve) => {
