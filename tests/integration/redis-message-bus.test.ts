@@ -154,9 +154,9 @@ describeMessageBus<RedisMessageBus>({
       }
     });
 
-    it('an unreachable Redis gives one clear BusUnavailableError naming host:port, not the password', async () => {
+    it('failFast: an unreachable Redis gives one clear BusUnavailableError naming host:port, not the password', async () => {
       const start = Date.now();
-      const error = await createRedisMessageBus({ url: 'redis://:s3cret@127.0.0.1:1', connectTimeoutMs: 2_000 }).catch((e: unknown) => e);
+      const error = await createRedisMessageBus({ url: 'redis://:s3cret@127.0.0.1:1', connectTimeoutMs: 2_000, failFast: true }).catch((e: unknown) => e);
       expect(Date.now() - start).toBeLessThan(5_000);
       expect(isPenguiflowError(error, 'BUS_UNAVAILABLE')).toBe(true);
       expect((error as Error).message).toContain('127.0.0.1:1');

@@ -64,11 +64,13 @@ export interface RedisMessageBusOptions {
    */
   commandTimeoutMs?: number;
   /**
-   * `true` (default): `createRedisMessageBus` rejects with BUS_UNAVAILABLE when
-   * Redis is unreachable. `false`: it returns at once and connects in the
-   * background (retrying every ≤ 2 s); `consume()` waits for Redis and
-   * publishes made meanwhile reject after `commandTimeoutMs`. For workers
-   * that must start before Redis does.
+   * `false` (default): `createRedisMessageBus` waits up to `connectTimeoutMs`
+   * for Redis and then returns the bus even if Redis is still unreachable; it
+   * keeps connecting in the background (every ≤ 2 s) and every call fails
+   * with BUS_UNAVAILABLE within its bound until Redis answers — `consume()`
+   * after `connectTimeoutMs` (a worker retries it), `publish` after
+   * `commandTimeoutMs`. So a worker started before Redis does not exit.
+   * `true`: reject with BUS_UNAVAILABLE instead when Redis is unreachable.
    */
   failFast?: boolean;
 }
@@ -93,8 +95,8 @@ interface PendingPublish {
  * topic, trimming of what every group acked (never of unread or pending
  * work) and pipelined publishes (all publishes of one tick go in one round trip).
  *
- * Create it with {@link createRedisMessageBus}, which checks the connection
- * (unless `failFast: false`).
+ * Create it with {@link createRedisMessageBus}, which waits (bounded) for the
+ * connection.
  */
 export class RedisMessageBus implements ConsumableBus {
   private readonly internals: RedisBusInternals;
@@ -111,6 +113,7 @@ export class RedisMessageBus implements ConsumableBus {
   private measuring: Promise<void> | undefined;
   private readonly nearLimitAt = new Map<string, number>();
   private readonly maxLen: number;
+  private readonly connectTimeoutMs: number;
   private readonly onNearLimit: RedisMessageBusOptions['onNearLimit'];
   private readonly readyWaiters = new Set<() => void>();
   readonly prefix: string;
@@ -121,6 +124,7 @@ export class RedisMessageBus implements ConsumableBus {
     this.ownsClient = ownsClient;
     this.host = host;
     this.maxLen = Math.max(0, options.maxLen ?? 1_000_000);
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
     this.onNearLimit = options.onNearLimit;
     client.on('ready', () => {
       this.clockOffset = undefined; // maybe another server (failover): measure again
@@ -233,6 +237,8 @@ export class RedisMessageBus implements ConsumableBus {
       const results = await withTimeout(
         (async () => {
           if (this.clockOffset === undefined) await this.measureClock();
+          // measured late (Redis was down): we have given up on these already, never send them
+          if (Date.now() - started > commandTimeoutMs - margin) throw busUnavailable('Redis', this.host);
           const deadline = Math.floor(started + this.clockOffset! + commandTimeoutMs - margin);
           const pipeline = client.pipeline() as unknown as { pfPublish(...args: unknown[]): void; exec(): ReturnType<ReturnType<Redis['pipeline']>['exec']> };
           for (const item of items) {
@@ -282,7 +288,7 @@ export class RedisMessageBus implements ConsumableBus {
   }
 
   /** Resolves once the client is connected; rejects when `signal` aborts or the bus closes. */
-  private whenReady(signal?: AbortSignal): Promise<void> {
+  whenReady(signal?: AbortSignal): Promise<void> {
     const client = this.internals.client;
     if (client.status === 'ready') return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
@@ -300,7 +306,7 @@ export class RedisMessageBus implements ConsumableBus {
       const abort = () => done(new BusUnavailableError('consume() was aborted while waiting for Redis'));
       this.readyWaiters.add(check);
       signal?.addEventListener('abort', abort, { once: true });
-      const poll = setInterval(check, 500); // also notices close() and an externally given client
+      const poll = setInterval(check, 100); // also notices close() and an externally given client
       poll.unref?.();
       check();
     });
@@ -314,8 +320,8 @@ export class RedisMessageBus implements ConsumableBus {
   ): Promise<Subscription> {
     if (this.closed) throw new BusUnavailableError('The Redis bus is closed');
     const resolved = resolveConsumeOptions(options);
-    // Redis down (at start, or restarting): wait for it rather than fail; abort with `signal` or close()
-    await this.whenReady(resolved.signal);
+    // Redis down (at start, or restarting): wait for it a bounded time, then BUS_UNAVAILABLE (the caller retries)
+    await withTimeout(this.whenReady(resolved.signal), this.connectTimeoutMs, () => busUnavailable('Redis', this.host));
     if (this.closed) throw new BusUnavailableError('The Redis bus is closed');
     const consumer = new RedisConsumer(this.internals, topic, group, handler, resolved, () => this.consumers.delete(consumer));
     return startConsumer(this.consumers, consumer, this.internals.commandTimeoutMs, () => busUnavailable('Redis', this.host));
@@ -428,9 +434,10 @@ export class RedisMessageBus implements ConsumableBus {
 }
 
 /**
- * Connects (bounded by `connectTimeoutMs`) and returns a Redis Streams bus.
- * An unreachable server gives one {@link BusUnavailableError} naming
- * `host:port` (never the password).
+ * Connects (waiting up to `connectTimeoutMs`) and returns a Redis Streams
+ * bus. An unreachable server gives a bus that connects in the background, or,
+ * with `failFast: true`, one {@link BusUnavailableError} naming `host:port`
+ * (never the password).
  *
  * @example
  * const bus = await createRedisMessageBus({ url: 'redis://127.0.0.1:6379', prefix: 'myapp' });
@@ -452,12 +459,18 @@ export async function createRedisMessageBus(options: RedisMessageBusOptions = {}
     maxRetriesPerRequest: null,
     retryStrategy: (times) => Math.min(50 * 2 ** times, 2_000),
   };
-  const failFast = options.failFast !== false;
+  const failFast = options.failFast === true;
   const client = new Redis(url, { ...redisOptions, lazyConnect: failFast });
   client.on('error', () => {
     /* reconnects on its own; calls are time-bound and report BusUnavailableError */
   });
-  if (!failFast) return new RedisMessageBus(client, true, host, options);
+  if (!failFast) {
+    const bus = new RedisMessageBus(client, true, host, options);
+    await withTimeout(bus.whenReady(), connectTimeoutMs, () => new Error('not yet')).catch(() => {
+      /* Redis not up yet: the bus connects when it is */
+    });
+    return bus;
+  }
   try {
     await withTimeout(client.connect(), connectTimeoutMs, () => busUnavailable('Redis', host));
     await withTimeout(client.ping(), connectTimeoutMs, () => busUnavailable('Redis', host));
