@@ -49,9 +49,10 @@ export interface RedisMessageBusOptions {
   connectionName?: string;
   /**
    * Entries each consumer reads ahead beyond its concurrency (default: its
-   * concurrency). Read-ahead entries are pending (leased) from the moment they
-   * are read, so keep `(concurrency + prefetch) / concurrency × handler time`
-   * well under `leaseMs`. Unrun read-ahead entries are handed back on close.
+   * concurrency). Read-ahead entries are pending for this consumer from the
+   * moment they are read; one script renews them all every `leaseMs / 3`
+   * until they run, so they are never taken over while their consumer lives.
+   * Unrun read-ahead entries are handed back on close.
    */
   prefetch?: number;
   /** Bound on connecting (ms). Default 5,000. */
