@@ -25,9 +25,12 @@ describeMessageBus<NatsMessageBus>({
   name: 'NATS JetStream',
   skip: url ? false : 'NATS is not reachable',
   create: () => createNatsMessageBus({ servers: url!, prefix: `pft${randomBytes(4).toString('hex')}`, storage: 'memory' }),
+  // a second process: its own connection, the same prefix (streams, groups, leases)
+  connect: (bus) => createNatsMessageBus({ servers: url!, prefix: bus.prefix, storage: 'memory' }),
   destroy: (bus) => purge(bus.prefix),
   capabilities: {
     rawPublish: (bus, topic, bytes) => bus.publishRaw(topic, bytes),
+    crash: (bus) => bus.crash(),
     orderedPerKey: true,
     retainsBeforeGroup: true,
     leaseMs: 600,

@@ -1,13 +1,18 @@
 import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
   jetstream,
   jetstreamManager,
   RetentionPolicy,
   StorageType,
   type JetStreamClient,
   type JetStreamManager,
+  type JsMsg,
+  type StreamConfig,
 } from '@nats-io/jetstream';
 import { connect, headers, nanos, type NatsConnection } from '@nats-io/transport-node';
-import { BusUnavailableError, PayloadTooLargeError } from '../../errors/index.js';
+import { BusUnavailableError, PayloadTooLargeError, QueueFullError } from '../../errors/index.js';
 import type {
   BusEnvelope,
   ConsumableBus,
@@ -18,8 +23,8 @@ import type {
 } from '../../protocols/message-bus.js';
 import type { Serializer } from '../../protocols/serializer.js';
 import { bytesToBase64, decodeEnvelope, jsonSerializer } from '../../distributed/codec.js';
-import { busUnavailable, resolveConsumeOptions, safeHost, startConsumer, withTimeout } from '../../distributed/bus-consumer.js';
-import { natsNames, type NatsTopicNames } from './nats-names.js';
+import { busUnavailable, DEFAULT_LEASE_MS, resolveConsumeOptions, safeHost, startConsumer, withTimeout } from '../../distributed/bus-consumer.js';
+import { natsNames, natsToken, type NatsTopicNames } from './nats-names.js';
 import { NatsConsumer, type NatsBusInternals } from './nats-consumer.js';
 
 export interface NatsMessageBusOptions {
@@ -33,37 +38,60 @@ export interface NatsMessageBusOptions {
   /** Most publishes awaiting their JetStream ack at once; more wait for a slot. Default 1,024. */
   maxInFlight?: number;
   /**
-   * `limits` (default): a topic stream keeps messages up to `maxMsgs`/`maxAgeMs`,
-   * so a new group also gets what was published before it. `interest`: a
-   * message is removed once every consumer acked it (less storage), and what is
-   * published while a topic has no consumer is dropped. Set when a stream is created.
+   * `limits` (default): a topic stream keeps every message until every consumer
+   * of the topic acked it (the bus purges below the lowest ack floor every
+   * `housekeepingMs`), so a new group also gets what is still retained.
+   * `interest`: the server removes a message once every consumer acked it, and
+   * what is published while a topic has no consumer is dropped (call
+   * `ensureGroup` first). Set when a stream is created.
    */
   retention?: 'limits' | 'interest';
-  /** Messages kept per topic stream (oldest dropped). Default 1,000,000. */
+  /**
+   * Messages a topic stream holds (unread, pending and not yet purged). A full
+   * stream refuses publishes with `QueueFullError` (`discard: new`): nothing
+   * is ever dropped to make room. Default 1,000,000.
+   */
   maxMsgs?: number;
-  /** Age after which messages are dropped from a topic stream (ms). Default 7 days. */
+  /** Bytes a topic stream holds, like `maxMsgs`. Default unlimited. */
+  maxBytes?: number;
+  /**
+   * Age after which the server drops messages, read or not (ms). Default none:
+   * an age limit can drop unread work, so only set it for topics that may lose it.
+   */
   maxAgeMs?: number;
-  /** Window in which a republished envelope id is dropped as a duplicate (ms). Default 2 minutes. */
+  /** Messages a topic's dead-letter stream holds; past it dead-lettering fails (and the message is handed back). Default 100,000. */
+  deadLetterMaxMsgs?: number;
+  /** Window in which a republished envelope id is dropped as a duplicate (ms). Default 5 minutes. */
   duplicateWindowMs?: number;
   /** File (default) or memory storage for the streams. */
   storage?: 'file' | 'memory';
   /**
-   * Messages each consumer fetches ahead beyond its free slots (default: its
-   * concurrency). Their ack wait runs from the fetch, so keep the wait short
-   * compared to `leaseMs`. Unrun ones are nak'ed on close.
+   * Messages each consumer fetches ahead beyond its free slots. Default 0: a
+   * consumer only asks for as many messages as it has free slots, so nothing
+   * it fetched waits for a slot. Read-ahead ones are kept alive (`working()`)
+   * until they start — also behind a handler that hangs, so keep it 0 unless
+   * handlers are short — and handed back unrun on close.
    */
   prefetch?: number;
+  /** Period of the purge of acked messages and of the ack-wait refresh (ms). Default 5,000. */
+  housekeepingMs?: number;
+  /** An ephemeral group's consumer is removed by the server this long after its last fetch (ms). Default 60,000. */
+  ephemeralInactiveMs?: number;
   /** Bound on connecting (ms). Default 5,000. */
   connectTimeoutMs?: number;
-  /** Bound on each publish and admin call (ms). Default 10,000. */
+  /**
+   * Bound on each publish and admin call (ms), and how long publish and
+   * consume wait for a reconnect before rejecting with `BusUnavailableError`. Default 10,000.
+   */
   requestTimeoutMs?: number;
 }
 
 /**
  * A {@link ConsumableBus} on NATS JetStream: one stream per topic, a durable
- * pull consumer per group (explicit acks, `ack_wait` = lease, `nak` with
- * delay), a shared dead-letter stream, async publishes with a bounded number
- * of in-flight acks and de-duplication on the envelope id.
+ * pull consumer per group (explicit acks, `ack_wait` = lease renewed with
+ * `working()`, `nak` with delay), a dead-letter stream per topic, async
+ * publishes with a bounded number of in-flight acks and de-duplication on the
+ * envelope id (`Nats-Msg-Id`).
  *
  * Create it with {@link createNatsMessageBus}.
  */
@@ -75,6 +103,9 @@ export class NatsMessageBus implements ConsumableBus {
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly slotWaiters: (() => void)[] = [];
   private readonly maxInFlight: number;
+  private readonly connectWaiters = new Set<() => void>();
+  private up = true;
+  private crashed = false;
   private closed = false;
 
   /** @internal Use {@link createNatsMessageBus}. */
@@ -87,19 +118,28 @@ export class NatsMessageBus implements ConsumableBus {
   ) {
     this.prefix = options.prefix ?? 'pf';
     this.maxInFlight = options.maxInFlight ?? 1_024;
-    const js = jetstream(connection, { timeout: options.requestTimeoutMs ?? 10_000 });
+    const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+    const js = jetstream(connection, { timeout: requestTimeoutMs });
     this.internals = {
       js,
       jsm,
       host,
       serializer: options.serializer ?? jsonSerializer,
-      requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
+      requestTimeoutMs,
       prefetch: options.prefetch,
+      housekeepingMs: options.housekeepingMs ?? 5_000,
+      ephemeralInactiveMs: options.ephemeralInactiveMs ?? 60_000,
+      purgesAcked: options.retention !== 'interest',
       names: (topic) => natsNames(this.prefix, topic),
       ensureStream: (topic) => this.ensureStream(topic),
       forgetStream: (topic) => void this.streams.delete(topic),
-      deadLetter: (topic, group, data, count, error, raw) => this.deadLetter(topic, group, data, count, error, raw),
+      deadLetter: (topic, group, msg, count, error, raw) => this.deadLetter(topic, group, msg, count, error, raw),
+      withdrawDeadLetter: async (topic, seq) => void (await jsm.streams.deleteMessage(this.names(topic).deadLetterStream, seq, false)),
+      connected: () => this.up && !this.crashed && !this.closedConnection(),
+      whenConnected: (ms) => this.whenConnected(ms),
+      flush: () => this.connection.flush(),
     };
+    void this.watchStatus();
   }
 
   get js(): JetStreamClient {
@@ -110,34 +150,86 @@ export class NatsMessageBus implements ConsumableBus {
     return this.internals.names(topic);
   }
 
+  private closedConnection(): boolean {
+    return this.connection.isClosed();
+  }
+
+  /** Tracks disconnects, so nothing is handed to the driver while it would only buffer it for a late send. */
+  private async watchStatus(): Promise<void> {
+    try {
+      for await (const status of this.connection.status()) {
+        if (status.type === 'disconnect') this.up = false;
+        else if (status.type === 'reconnect') {
+          this.up = true;
+          for (const wake of [...this.connectWaiters]) wake();
+        }
+      }
+    } catch {
+      /* the connection closed */
+    }
+  }
+
+  private whenConnected(ms: number): Promise<boolean> {
+    if (this.internals.connected()) return Promise.resolve(true);
+    if (this.crashed || this.closedConnection() || ms <= 0) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.connectWaiters.delete(done);
+        resolve(this.internals.connected());
+      };
+      const timer = setTimeout(done, ms);
+      timer.unref?.();
+      this.connectWaiters.add(done);
+    });
+  }
+
   private ensureStream(topic: string): Promise<void> {
     let p = this.streams.get(topic);
     if (!p) {
       const n = this.names(topic);
-      p = this.addStream(n.stream, [n.filter], this.options.maxMsgs ?? 1_000_000, this.options.retention === 'interest');
+      p = this.addStream({
+        name: n.stream,
+        subjects: [n.filter],
+        retention: this.options.retention === 'interest' ? RetentionPolicy.Interest : RetentionPolicy.Limits,
+        max_msgs: this.options.maxMsgs ?? 1_000_000,
+        max_bytes: this.options.maxBytes ?? -1,
+        max_age: nanos(this.options.maxAgeMs ?? 0),
+      });
       p.catch(() => this.streams.delete(topic));
       this.streams.set(topic, p);
     }
     return p;
   }
 
-  private async addStream(name: string, subjects: string[], maxMsgs: number, interest = false): Promise<void> {
+  /**
+   * Creates a stream (discard `new`: a full stream refuses publishes, nothing
+   * is dropped), or brings an existing one of this bus to that policy (streams
+   * made by earlier versions discarded the oldest and expired after 7 days).
+   */
+  private async addStream(config: Pick<StreamConfig, 'name' | 'subjects' | 'retention' | 'max_msgs' | 'max_bytes' | 'max_age'>): Promise<void> {
     const { jsm } = this.internals;
-    try {
-      await jsm.streams.info(name);
-      return;
-    } catch {
-      /* not found: create it */
-    }
-    await jsm.streams.add({
-      name,
-      subjects,
-      retention: interest ? RetentionPolicy.Interest : RetentionPolicy.Limits,
+    const wanted = {
+      ...config,
       storage: this.options.storage === 'memory' ? StorageType.Memory : StorageType.File,
-      max_msgs: maxMsgs,
-      max_age: nanos(this.options.maxAgeMs ?? 7 * 24 * 3_600_000),
-      duplicate_window: nanos(this.options.duplicateWindowMs ?? 120_000),
-    });
+      discard: DiscardPolicy.New,
+      duplicate_window: nanos(this.options.duplicateWindowMs ?? 300_000),
+    };
+    let existing;
+    try {
+      existing = await jsm.streams.info(config.name);
+    } catch (error) {
+      if (!/not found/i.test(String((error as Error)?.message))) throw error;
+    }
+    if (existing === undefined) {
+      await jsm.streams.add(wanted);
+      return;
+    }
+    const c = existing.config;
+    if (c.discard !== DiscardPolicy.New || c.max_age !== wanted.max_age || c.max_msgs !== wanted.max_msgs || c.max_bytes !== wanted.max_bytes || c.duplicate_window < wanted.duplicate_window) {
+      const { storage: _storage, retention: _retention, ...changes } = wanted;
+      await jsm.streams.update(config.name, changes);
+    }
   }
 
   async publish(envelope: BusEnvelope): Promise<void> {
@@ -150,35 +242,51 @@ export class NatsMessageBus implements ConsumableBus {
   }
 
   private async send(topic: string, subject: string, data: Uint8Array, msgID?: string): Promise<void> {
-    if (this.closed) throw new BusUnavailableError('The NATS bus is closed');
+    if (this.closed || this.crashed) throw new BusUnavailableError('The NATS bus is closed');
     while (this.inflight.size >= this.maxInFlight) await new Promise<void>((r) => this.slotWaiters.push(r));
-    const opts = msgID === undefined ? { timeout: this.internals.requestTimeoutMs } : { msgID, timeout: this.internals.requestTimeoutMs };
+    const started = Date.now();
+    const timeout = this.internals.requestTimeoutMs;
     const p = (async () => {
+      // while reconnecting the driver would buffer the publish and send it whenever it reconnects:
+      // wait for the connection instead, and give up (nothing sent) after the request timeout
+      if (!(await this.whenConnected(timeout))) throw busUnavailable('NATS JetStream', this.host);
+      const opts = () => {
+        const left = Math.max(1, timeout - (Date.now() - started));
+        return msgID === undefined ? { timeout: left } : { msgID, timeout: left };
+      };
       await this.ensureStream(topic);
       try {
-        await this.internals.js.publish(subject, data, opts);
+        await this.internals.js.publish(subject, data, opts());
       } catch (error) {
         // the stream went away under us (deleted, server lost its storage): create it again, once
         if (!/no responders|stream not found|not enabled|503/i.test(String((error as Error)?.message))) throw error;
         this.streams.delete(topic);
         await this.ensureStream(topic);
-        await this.internals.js.publish(subject, data, opts);
+        await this.internals.js.publish(subject, data, opts());
       }
     })();
     this.inflight.add(p);
     try {
       await p;
     } catch (error) {
-      throw this.translate(error);
+      throw this.translate(error, topic);
     } finally {
       this.inflight.delete(p);
       this.slotWaiters.shift()?.();
     }
   }
 
-  private translate(error: unknown): Error {
+  private translate(error: unknown, topic?: string): Error {
+    if (error instanceof BusUnavailableError) return error;
     const text = String((error as Error)?.message ?? error);
     if (/max.?payload/i.test(text)) return new PayloadTooLargeError('The envelope is larger than the NATS max_payload', { cause: error });
+    if (/maximum (messages|bytes) exceeded/i.test(text)) {
+      const limit = /bytes/i.test(text) ? `maxBytes ${this.options.maxBytes}` : `maxMsgs ${this.options.maxMsgs ?? 1_000_000}`;
+      return new QueueFullError(
+        `Topic ${JSON.stringify(topic)} is full (${limit} unread or pending messages): the publish was refused, nothing was dropped`,
+        { cause: error, details: { topic: topic ?? '', limit } },
+      );
+    }
     return busUnavailable('NATS JetStream', this.host, error);
   }
 
@@ -188,7 +296,7 @@ export class NatsMessageBus implements ConsumableBus {
     handler: (delivery: Delivery) => Promise<void>,
     options?: ConsumeOptions,
   ): Promise<Subscription> {
-    if (this.closed) throw new BusUnavailableError('The NATS bus is closed');
+    if (this.closed || this.crashed) throw new BusUnavailableError('The NATS bus is closed');
     const consumer = new NatsConsumer(this.internals, topic, group, handler, resolveConsumeOptions(options), () =>
       this.consumers.delete(consumer),
     );
@@ -197,26 +305,68 @@ export class NatsMessageBus implements ConsumableBus {
     );
   }
 
+  /**
+   * Creates the group's durable consumer (from the start of the stream) when it
+   * does not exist, so what is published from now on is kept for it.
+   */
+  async ensureGroup(topic: string, group: string): Promise<void> {
+    if (this.closed || this.crashed) throw new BusUnavailableError('The NATS bus is closed');
+    const n = this.names(topic);
+    const { jsm } = this.internals;
+    try {
+      if (!(await this.whenConnected(this.internals.requestTimeoutMs))) throw busUnavailable('NATS JetStream', this.host);
+      await this.ensureStream(topic);
+      try {
+        await jsm.consumers.info(n.stream, n.durable(group));
+      } catch (error) {
+        if (!/not found/i.test(String((error as Error)?.message))) throw error;
+        await jsm.consumers
+          .add(n.stream, {
+            durable_name: n.durable(group),
+            ack_policy: AckPolicy.Explicit,
+            deliver_policy: DeliverPolicy.All,
+            filter_subject: n.filter,
+            ack_wait: nanos(DEFAULT_LEASE_MS),
+            max_deliver: -1,
+            max_ack_pending: -1,
+          })
+          .catch(async (e: unknown) => {
+            // another process created it meanwhile
+            await jsm.consumers.info(n.stream, n.durable(group)).catch(() => Promise.reject(e));
+          });
+      }
+    } catch (error) {
+      throw this.translate(error, topic);
+    }
+  }
+
   private async ensureDeadLetterStream(topic: string): Promise<void> {
     const key = `\u0000dlq:${topic}`;
     let p = this.streams.get(key);
     if (!p) {
       const n = this.names(topic);
-      p = this.addStream(n.deadLetterStream, [n.deadLetterSubject], 100_000);
+      p = this.addStream({
+        name: n.deadLetterStream,
+        subjects: [n.deadLetterSubject],
+        retention: RetentionPolicy.Limits,
+        max_msgs: this.options.deadLetterMaxMsgs ?? 100_000,
+        max_bytes: -1,
+        max_age: 0,
+      });
       p.catch(() => this.streams.delete(key));
       this.streams.set(key, p);
     }
     return p;
   }
 
-  private async deadLetter(
-    topic: string,
-    group: string,
-    data: Uint8Array,
-    count: number,
-    error: { code: string; message: string },
-    raw: boolean,
-  ): Promise<void> {
+  /**
+   * Stores a dead letter and resolves its sequence in the dead-letter stream.
+   * Its `Nats-Msg-Id` names the group and the original's stream sequence, so a
+   * message that dies again after a lost `term` is stored once; when that id
+   * names a dead letter deleted since (withdrawn, purged), a new one is stored.
+   */
+  private async deadLetter(topic: string, group: string, msg: JsMsg, count: number, error: { code: string; message: string }, raw: boolean): Promise<number> {
+    const n = this.names(topic);
     await this.ensureDeadLetterStream(topic);
     const h = headers();
     h.set('pf-group', encodeURIComponent(group));
@@ -225,7 +375,14 @@ export class NatsMessageBus implements ConsumableBus {
     h.set('pf-message', encodeURIComponent(error.message));
     h.set('pf-dead-at', String(Date.now()));
     h.set('pf-raw', raw ? '1' : '0');
-    await this.internals.js.publish(this.names(topic).deadLetterSubject, data, { headers: h, timeout: this.internals.requestTimeoutMs });
+    const { js, jsm, requestTimeoutMs } = this.internals;
+    const msgID = `dl.${natsToken(group)}.${msg.info.streamSequence}`;
+    const ack = await js.publish(n.deadLetterSubject, msg.data, { headers: h, msgID, timeout: requestTimeoutMs });
+    if (!ack.duplicate) return ack.seq;
+    const still = await jsm.streams.getMessage(n.deadLetterStream, { seq: ack.seq }).catch(() => null);
+    if (still) return ack.seq;
+    const again = await js.publish(n.deadLetterSubject, msg.data, { headers: h, msgID: `${msgID}.${msg.info.deliveryCount}.${Date.now()}`, timeout: requestTimeoutMs });
+    return again.seq;
   }
 
   async listDeadLetters(topic: string, limit = 100): Promise<DeadLetter[]> {
@@ -259,6 +416,10 @@ export class NatsMessageBus implements ConsumableBus {
     return out;
   }
 
+  /**
+   * Publishes the dead letter again on its group's retry subject (a new stream
+   * message: its next delivery is count 1), then deletes the dead letter.
+   */
   async retryDeadLetter(topic: string, id: string): Promise<boolean> {
     const seq = Number(id);
     if (!Number.isSafeInteger(seq) || seq <= 0) return false;
@@ -269,9 +430,25 @@ export class NatsMessageBus implements ConsumableBus {
     if (!msg || msg.subject !== n.deadLetterSubject) return false;
     const group = decodeURIComponent(msg.header.get('pf-group') ?? '');
     await this.ensureStream(topic);
-    await js.publish(n.retrySubject(group), msg.data, { timeout: this.internals.requestTimeoutMs });
-    await jsm.streams.deleteMessage(n.deadLetterStream, seq, false);
+    // a retry sent twice (a timeout, two operators) hands the message back once
+    const msgID = `retry.${seq}.${msg.header.get('pf-dead-at') ?? ''}`;
+    await js.publish(n.retrySubject(group), msg.data, { msgID, timeout: this.internals.requestTimeoutMs });
+    await jsm.streams.deleteMessage(n.deadLetterStream, seq, false).catch(() => false);
     return true;
+  }
+
+  async purgeDeadLetters(topic: string, ids?: string[]): Promise<number> {
+    const n = this.names(topic);
+    const { jsm } = this.internals;
+    await this.ensureDeadLetterStream(topic);
+    if (ids === undefined) return (await jsm.streams.purge(n.deadLetterStream)).purged;
+    let deleted = 0;
+    for (const id of new Set(ids)) {
+      const seq = Number(id);
+      if (!Number.isSafeInteger(seq) || seq <= 0) continue;
+      if (await jsm.streams.deleteMessage(n.deadLetterStream, seq, false).catch(() => false)) deleted++;
+    }
+    return deleted;
   }
 
   /** Deletes every stream under this bus's prefix (topics and dead letters). For tests and teardown. */
@@ -283,12 +460,26 @@ export class NatsMessageBus implements ConsumableBus {
     this.streams.clear();
   }
 
+  /**
+   * Test seam: this bus behaves as if its process was SIGKILLed. Its consumers
+   * stop fetching, renewing, acking and handing back; the connection is closed
+   * without draining, so what it held comes back to the group after the ack wait.
+   */
+  async crash(): Promise<void> {
+    if (this.crashed || this.closed) return;
+    this.crashed = true;
+    for (const consumer of this.consumers) consumer.crash();
+    await this.connection.close().catch(() => {});
+  }
+
   /** Stops consumers (draining handlers), waits for in-flight publishes, then drains the connection. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await Promise.all([...this.consumers].map((c) => c.close()));
     await Promise.allSettled([...this.inflight]);
+    for (const wake of [...this.connectWaiters]) wake();
+    if (this.crashed) return;
     if (this.ownsConnection) await withTimeout(this.connection.drain(), 5_000, () => new Error('drain timed out')).catch(() => this.connection.close());
     else await this.connection.flush().catch(() => {});
   }
