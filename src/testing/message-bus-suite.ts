@@ -19,6 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { message } from '../core/message.js';
 import type { BusEnvelope, ConsumableBus, Delivery, Subscription } from '../protocols/message-bus.js';
+import { describeWorkerOnBus } from './worker-on-bus-suite.js';
 
 export interface MessageBusCapabilities<B extends ConsumableBus = ConsumableBus> {
   /** Writes raw bytes to a topic as a foreign producer would; enables the undecodable-envelope test. */
@@ -709,5 +710,15 @@ export function describeMessageBus<B extends ConsumableBus>(options: MessageBusS
     });
 
     options.additionalTests?.(ctx);
+  });
+
+  describeWorkerOnBus({
+    name: options.name,
+    create: options.create,
+    connect: options.connect,
+    destroy: options.destroy,
+    leaseMs: Math.max(leaseMs, 500),
+    delayToleranceMs: caps.delayToleranceMs ?? 1_500,
+    skip: skipReason,
   });
 }

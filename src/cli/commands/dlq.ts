@@ -23,7 +23,7 @@ async function withBus<T>(opts: DlqOptions, fn: (bus: ConsumableBus) => Promise<
   }
 }
 
-/** `penguiflow dlq list|retry`: dead letters of a topic (a distributed node's input is `<flow>.<node>`). */
+/** `penguiflow dlq list|retry|purge`: dead letters of a topic (a distributed node's input is `<flow>.<node>`). */
 export function registerDlq(program: Command): void {
   const dlq = program.command('dlq').description('dead-lettered messages');
   dlq
@@ -50,15 +50,47 @@ export function registerDlq(program: Command): void {
       }),
     );
   dlq
-    .command('retry <id>')
-    .description('put a dead letter back on its topic')
+    .command('retry [id]')
+    .description('hand a dead letter (or --all of the topic) back to its group; it runs again with a fresh delivery count')
+    .requiredOption('--topic <topic>', 'topic, e.g. <flow>.<node>')
+    .option('--all', 'every dead letter of the topic')
+    .option('--bus <url>', 'bus URL (env PENGUIFLOW_BUS)')
+    .action(
+      action(async (id: string | undefined, opts: DlqOptions & { all?: boolean }) => {
+        if ((id === undefined) === (opts.all !== true)) throw new InvalidOptionsError('Give one dead-letter id, or --all');
+        await withBus(opts, async (bus) => {
+          if (id !== undefined) {
+            if (!(await bus.retryDeadLetter!(opts.topic, id))) throw new NotFoundError(`No dead letter ${id} on ${opts.topic}`);
+            print(`requeued ${id} on ${opts.topic}`);
+            return;
+          }
+          let requeued = 0;
+          // page through: each retried letter leaves the list
+          for (let page = await bus.listDeadLetters!(opts.topic, 500); page.length > 0; page = await bus.listDeadLetters!(opts.topic, 500)) {
+            let progressed = false;
+            for (const letter of page) {
+              if (await bus.retryDeadLetter!(opts.topic, letter.id)) {
+                requeued++;
+                progressed = true;
+              }
+            }
+            if (!progressed) break; // letters whose group is gone stay listed
+          }
+          print(`requeued ${requeued} dead letter${requeued === 1 ? '' : 's'} on ${opts.topic}`);
+        });
+      }),
+    );
+  dlq
+    .command('purge [ids...]')
+    .description('delete dead letters of a topic (all, or the given ids)')
     .requiredOption('--topic <topic>', 'topic, e.g. <flow>.<node>')
     .option('--bus <url>', 'bus URL (env PENGUIFLOW_BUS)')
     .action(
-      action(async (id: string, opts: DlqOptions) => {
+      action(async (ids: string[], opts: DlqOptions) => {
         await withBus(opts, async (bus) => {
-          if (!(await bus.retryDeadLetter!(opts.topic, id))) throw new NotFoundError(`No dead letter ${id} on ${opts.topic}`);
-          print(`requeued ${id} on ${opts.topic}`);
+          if (bus.purgeDeadLetters === undefined) throw new InvalidOptionsError('This bus adapter cannot purge dead letters');
+          const deleted = await bus.purgeDeadLetters(opts.topic, ids.length > 0 ? ids : undefined);
+          print(`purged ${deleted} dead letter${deleted === 1 ? '' : 's'} on ${opts.topic}`);
         });
       }),
     );
