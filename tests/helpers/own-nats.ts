@@ -58,6 +58,7 @@ export async function startOwnNats(): Promise<OwnNats> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'pf-nats-'));
   let child: ChildProcess | undefined;
   const start = async () => {
+    if (child !== undefined && child.exitCode === null) return; // running already
     child = spawn(BINARY, ['-js', '-sd', dir, '-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
     await waitForPort(port, true);
     await new Promise((r) => setTimeout(r, 200)); // JetStream comes up just after the port

@@ -86,6 +86,32 @@ describe.skipIf(!natsServerBinary)('NATS bus across outages (own nats-server)', 
     }
   });
 
+  it('failFast: false: a bus created while NATS is down rejects consume within the bound, then connects once NATS is up', async () => {
+    await server.halt();
+    try {
+      const started = Date.now();
+      const b = await createNatsMessageBus({ servers: server.url, prefix: `pff${randomBytes(3).toString('hex')}`, requestTimeoutMs: 1_000, failFast: false });
+      buses.push(b);
+      expect(Date.now() - started).toBeLessThan(500);
+      const error = await b.consume('late', 'g', async () => {}).catch((e: unknown) => e);
+      expect(isPenguiflowError(error, 'BUS_UNAVAILABLE')).toBe(true);
+      expect(Date.now() - started).toBeLessThan(1_000 + 1_500);
+      await server.start();
+      const got: string[] = [];
+      await waitFor(
+        () => b.consume('late', 'g', async (d) => void got.push(d.envelope.id)).then(() => true, () => false),
+        15_000,
+        'consume once NATS is up',
+      );
+      const e = envelope('late');
+      await b.publish(e);
+      await waitFor(() => got.length === 1, 10_000, 'the delivery');
+      expect(got).toEqual([e.id]);
+    } finally {
+      await server.start().catch(() => undefined);
+    }
+  });
+
   it('a running consumer survives a server restart: in-flight work is acked once, nothing is lost', async () => {
     const b = await bus();
     const producer = await createNatsMessageBus({ servers: server.url, prefix: b.prefix, requestTimeoutMs: 1_500 });

@@ -80,6 +80,15 @@ export interface NatsMessageBusOptions {
   /** Bound on connecting (ms). Default 5,000. */
   connectTimeoutMs?: number;
   /**
+   * `true` (default): {@link createNatsMessageBus} rejects with
+   * `BusUnavailableError` when NATS does not answer within `connectTimeoutMs`.
+   * `false`: it returns at once and keeps connecting in the background; until
+   * the first connection, publish, consume and ensureGroup wait up to
+   * `requestTimeoutMs` and then reject with `BusUnavailableError` (for workers
+   * that must start before NATS does).
+   */
+  failFast?: boolean;
+  /**
    * Bound on each publish and admin call (ms), and how long publish and
    * consume wait for a reconnect before rejecting with `BusUnavailableError`. Default 10,000.
    */
@@ -104,25 +113,33 @@ export class NatsMessageBus implements ConsumableBus {
   private readonly slotWaiters: (() => void)[] = [];
   private readonly maxInFlight: number;
   private readonly connectWaiters = new Set<() => void>();
-  private up = true;
+  private nc: NatsConnection | undefined;
+  private jsClient: JetStreamClient | undefined;
+  private manager: JetStreamManager | undefined;
+  private up = false;
   private crashed = false;
   private closed = false;
 
   /** @internal Use {@link createNatsMessageBus}. */
   constructor(
-    readonly connection: NatsConnection,
+    connection: NatsConnection | undefined,
     private readonly ownsConnection: boolean,
     private readonly host: string,
-    jsm: JetStreamManager,
+    jsm: JetStreamManager | undefined,
     private readonly options: NatsMessageBusOptions,
   ) {
     this.prefix = options.prefix ?? 'pf';
     this.maxInFlight = options.maxInFlight ?? 1_024;
     const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
-    const js = jetstream(connection, { timeout: requestTimeoutMs });
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const bus = this;
     this.internals = {
-      js,
-      jsm,
+      get js() {
+        return bus.js;
+      },
+      get jsm() {
+        return bus.jsm;
+      },
       host,
       serializer: options.serializer ?? jsonSerializer,
       requestTimeoutMs,
@@ -134,16 +151,43 @@ export class NatsMessageBus implements ConsumableBus {
       ensureStream: (topic) => this.ensureStream(topic),
       forgetStream: (topic) => void this.streams.delete(topic),
       deadLetter: (topic, group, msg, count, error, raw) => this.deadLetter(topic, group, msg, count, error, raw),
-      withdrawDeadLetter: async (topic, seq) => void (await jsm.streams.deleteMessage(this.names(topic).deadLetterStream, seq, false)),
+      withdrawDeadLetter: async (topic, seq) => void (await this.jsm.streams.deleteMessage(this.names(topic).deadLetterStream, seq, false)),
       connected: () => this.up && !this.crashed && !this.closedConnection(),
       whenConnected: (ms) => this.whenConnected(ms),
       flush: () => this.connection.flush(),
     };
-    void this.watchStatus();
+    if (connection !== undefined && jsm !== undefined) this.attach(connection, jsm);
+  }
+
+  /** @internal Takes the connection once it is up (at once, or later with `failFast: false`). */
+  attach(connection: NatsConnection, jsm: JetStreamManager): void {
+    this.nc = connection;
+    this.manager = jsm;
+    this.jsClient = jetstream(connection, { timeout: this.internals.requestTimeoutMs });
+    this.up = true;
+    void this.watchStatus(connection);
+    for (const wake of [...this.connectWaiters]) wake();
+  }
+
+  /** Whether the bus is closed (a background connect then gives up). */
+  get isClosed(): boolean {
+    return this.closed || this.crashed;
+  }
+
+  /** The NATS connection (throws before the first connection with `failFast: false`). */
+  get connection(): NatsConnection {
+    if (this.nc === undefined) throw busUnavailable('NATS', this.host);
+    return this.nc;
   }
 
   get js(): JetStreamClient {
-    return this.internals.js;
+    if (this.jsClient === undefined) throw busUnavailable('NATS JetStream', this.host);
+    return this.jsClient;
+  }
+
+  private get jsm(): JetStreamManager {
+    if (this.manager === undefined) throw busUnavailable('NATS JetStream', this.host);
+    return this.manager;
   }
 
   names(topic: string): NatsTopicNames {
@@ -151,13 +195,13 @@ export class NatsMessageBus implements ConsumableBus {
   }
 
   private closedConnection(): boolean {
-    return this.connection.isClosed();
+    return this.nc?.isClosed() ?? false;
   }
 
   /** Tracks disconnects, so nothing is handed to the driver while it would only buffer it for a late send. */
-  private async watchStatus(): Promise<void> {
+  private async watchStatus(connection: NatsConnection): Promise<void> {
     try {
-      for await (const status of this.connection.status()) {
+      for await (const status of connection.status()) {
         if (status.type === 'disconnect') this.up = false;
         else if (status.type === 'reconnect') {
           this.up = true;
@@ -171,7 +215,7 @@ export class NatsMessageBus implements ConsumableBus {
 
   private whenConnected(ms: number): Promise<boolean> {
     if (this.internals.connected()) return Promise.resolve(true);
-    if (this.crashed || this.closedConnection() || ms <= 0) return Promise.resolve(false);
+    if (this.closed || this.crashed || this.closedConnection() || ms <= 0) return Promise.resolve(false);
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -182,6 +226,12 @@ export class NatsMessageBus implements ConsumableBus {
       timer.unref?.();
       this.connectWaiters.add(done);
     });
+  }
+
+  /** Waits for the connection (bounded by the request timeout), else BusUnavailableError. */
+  private async ready(): Promise<void> {
+    if (this.closed || this.crashed) throw new BusUnavailableError('The NATS bus is closed');
+    if (!(await this.whenConnected(this.internals.requestTimeoutMs))) throw busUnavailable('NATS JetStream', this.host);
   }
 
   private ensureStream(topic: string): Promise<void> {
@@ -386,6 +436,7 @@ export class NatsMessageBus implements ConsumableBus {
   }
 
   async listDeadLetters(topic: string, limit = 100): Promise<DeadLetter[]> {
+    await this.ready();
     const n = this.names(topic);
     const { jsm, serializer } = this.internals;
     const out: DeadLetter[] = [];
@@ -421,6 +472,7 @@ export class NatsMessageBus implements ConsumableBus {
    * message: its next delivery is count 1), then deletes the dead letter.
    */
   async retryDeadLetter(topic: string, id: string): Promise<boolean> {
+    await this.ready();
     const seq = Number(id);
     if (!Number.isSafeInteger(seq) || seq <= 0) return false;
     const n = this.names(topic);
@@ -438,6 +490,7 @@ export class NatsMessageBus implements ConsumableBus {
   }
 
   async purgeDeadLetters(topic: string, ids?: string[]): Promise<number> {
+    await this.ready();
     const n = this.names(topic);
     const { jsm } = this.internals;
     await this.ensureDeadLetterStream(topic);
@@ -469,7 +522,7 @@ export class NatsMessageBus implements ConsumableBus {
     if (this.crashed || this.closed) return;
     this.crashed = true;
     for (const consumer of this.consumers) consumer.crash();
-    await this.connection.close().catch(() => {});
+    await this.nc?.close().catch(() => {});
   }
 
   /** Stops consumers (draining handlers), waits for in-flight publishes, then drains the connection. */
@@ -479,9 +532,10 @@ export class NatsMessageBus implements ConsumableBus {
     await Promise.all([...this.consumers].map((c) => c.close()));
     await Promise.allSettled([...this.inflight]);
     for (const wake of [...this.connectWaiters]) wake();
-    if (this.crashed) return;
-    if (this.ownsConnection) await withTimeout(this.connection.drain(), 5_000, () => new Error('drain timed out')).catch(() => this.connection.close());
-    else await this.connection.flush().catch(() => {});
+    const nc = this.nc;
+    if (this.crashed || nc === undefined) return;
+    if (this.ownsConnection) await withTimeout(nc.drain(), 5_000, () => new Error('drain timed out')).catch(() => nc.close());
+    else await nc.flush().catch(() => {});
   }
 }
 
@@ -498,14 +552,16 @@ export async function createNatsMessageBus(options: NatsMessageBusOptions = {}):
   const first = Array.isArray(servers) ? (servers[0] ?? '') : servers;
   const host = safeHost(first.includes('://') ? first : `nats://${first}`, 4222);
   const timeout = options.connectTimeoutMs ?? 5_000;
+  const connectOptions = { servers, timeout, maxReconnectAttempts: -1, reconnectTimeWait: 500, name: `penguiflow:${options.prefix ?? 'pf'}` };
+  if (options.connection === undefined && options.failFast === false) {
+    const bus = new NatsMessageBus(undefined, true, host, undefined, options);
+    void connectInBackground(bus, connectOptions, timeout);
+    return bus;
+  }
   let nc = options.connection;
   const owns = nc === undefined;
   try {
-    nc ??= await withTimeout(
-      connect({ servers, timeout, maxReconnectAttempts: -1, reconnectTimeWait: 500, name: `penguiflow:${options.prefix ?? 'pf'}` }),
-      timeout + 1_000,
-      () => busUnavailable('NATS', host),
-    );
+    nc ??= await withTimeout(connect(connectOptions), timeout + 1_000, () => busUnavailable('NATS', host));
   } catch (error) {
     throw error instanceof BusUnavailableError ? error : busUnavailable('NATS', host, error);
   }
@@ -515,5 +571,25 @@ export async function createNatsMessageBus(options: NatsMessageBusOptions = {}):
   } catch (error) {
     if (owns) await nc.close().catch(() => {});
     throw error instanceof BusUnavailableError ? error : busUnavailable('NATS JetStream', host, error);
+  }
+}
+
+/** `failFast: false`: tries to connect (and find JetStream) every second until it works or the bus is closed. */
+async function connectInBackground(bus: NatsMessageBus, connectOptions: Parameters<typeof connect>[0], timeout: number): Promise<void> {
+  while (!bus.isClosed) {
+    let nc: NatsConnection | undefined;
+    try {
+      nc = await connect(connectOptions);
+      const jsm = await withTimeout(jetstreamManager(nc, { timeout }), timeout, () => new Error('JetStream did not answer'));
+      if (bus.isClosed) break;
+      bus.attach(nc, jsm);
+      return;
+    } catch {
+      await nc?.close().catch(() => {});
+      nc = undefined;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    } finally {
+      if (bus.isClosed) await nc?.close().catch(() => {});
+    }
   }
 }
