@@ -207,6 +207,33 @@ describeMessageBus<NatsMessageBus>({
       expect(info.config.ack_wait).toBe(1_500 * 1_000_000);
     });
 
+    it("a group's ack wait changes only while the group is idle; a consumer joining a busy group adopts it", async () => {
+      const bus = ctx.bus();
+      const topic = ctx.topic();
+      const group = ctx.group();
+      const jsm = await jetstreamManager(bus.connection);
+      const ackWait = async () => (await jsm.consumers.info(bus.names(topic).stream, bus.names(topic).durable(group))).config.ack_wait;
+      await (await bus.consume(topic, group, async () => {}, { leaseMs: 600 })).close();
+      expect(await ackWait()).toBe(600 * 1_000_000);
+      let release!: () => void;
+      const holding = new Promise<void>((resolve) => (release = resolve));
+      const runs: number[] = [];
+      const busy = await bus.consume(topic, group, async (d) => {
+        runs.push(d.deliveryCount);
+        await holding;
+      }, { leaseMs: 2_000 }); // idle group: its ack wait becomes 2 s
+      expect(await ackWait()).toBe(2_000 * 1_000_000);
+      await bus.publish(ctx.envelope(topic));
+      await ctx.waitFor(() => runs.length === 1, 10_000, 'the delivery');
+      const joiner = await bus.consume(topic, group, async () => {}, { leaseMs: 30_000 }); // busy group: adopts 2 s
+      expect(await ackWait()).toBe(2_000 * 1_000_000);
+      await new Promise((r) => setTimeout(r, 2_000 * 2)); // renewals at the group's pace keep the delivery
+      expect(runs).toEqual([1]);
+      release();
+      await busy.close();
+      await joiner.close();
+    });
+
     it('an ephemeral group is a server-named consumer deleted on close (no durable left behind)', async () => {
       const bus = ctx.bus();
       const topic = ctx.topic();
