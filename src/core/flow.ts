@@ -331,6 +331,7 @@ export class Flow implements RunnerHost, ControllerHost {
    * trace ran out of work without a result. Stream chunks are skipped (see {@link outputs}).
    */
   fetch(options: FetchOptions): Promise<Message> {
+    if (typeof options?.traceId !== 'string') return Promise.reject(new InvalidOptionsError('fetch() needs { traceId }'));
     return readResult(this.mailboxFor(options.traceId), options);
   }
 
@@ -389,6 +390,7 @@ export class Flow implements RunnerHost, ControllerHost {
    * trace is unknown, finished, or already being cancelled.
    */
   async cancel(traceId: string): Promise<boolean> {
+    if (this.state === 'created') throw new FlowStateError('cancel() needs a running flow: call run() first');
     const trace = this.mailboxes.get(traceId)?.active;
     if (trace === undefined || trace.cancelled) return false;
     trace.cancelled = true;
