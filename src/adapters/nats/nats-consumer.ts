@@ -372,7 +372,7 @@ export class NatsConsumer implements Subscription {
     try {
       seq = await withTimeout(
         this.bus.deadLetter(this.topic, this.group, lease.msg, count, error, raw),
-        Math.max(1, Math.min(this.bus.requestTimeoutMs, lease.heldUntil - Date.now())),
+        this.bus.requestTimeoutMs, // a lease lost meanwhile is caught below (the dead letter is withdrawn)
         () => new BusUnavailableError('Storing the dead letter timed out'),
       );
     } catch (failure) {
