@@ -88,15 +88,28 @@ describeMessageBus<NatsMessageBus>({
 
     it('a full topic refuses the publish with QUEUE_FULL and drops nothing; once the work is acked there is room again', async () => {
       const prefix = `pft${randomBytes(4).toString('hex')}`;
-      const small = await createNatsMessageBus({ servers: url!, prefix, storage: 'memory', maxMsgs: 5, housekeepingMs: 200 });
+      const near: { topic: string; messages: number }[] = [];
+      const small = await createNatsMessageBus({
+        servers: url!,
+        prefix,
+        storage: 'memory',
+        maxMsgs: 5,
+        housekeepingMs: 200,
+        onNearLimit: ({ topic, messages }) => near.push({ topic, messages }),
+      });
       try {
         const topic = ctx.topic();
         await small.ensureGroup(topic, 'g');
         const first = Array.from({ length: 5 }, (_, n) => ctx.envelope(topic, { n }));
-        for (const e of first) await small.publish(e);
+        await small.publish(first[0]!);
+        await new Promise((r) => setTimeout(r, 300)); // its size check (1 of 5) is done: quiet
+        for (const e of first.slice(1)) await small.publish(e);
         const refused = await small.publish(ctx.envelope(topic, { n: 5 })).catch((e: unknown) => e);
         expect(isPenguiflowError(refused, 'QUEUE_FULL')).toBe(true);
         expect((refused as Error).message).toContain('nothing was dropped');
+        // checked after the first publish (1 of 5: quiet), then at most every 10 s; a refusal is always told
+        await ctx.waitFor(() => near.length === 1, 5_000, 'the near-limit report');
+        expect(near).toEqual([{ topic, messages: 5 }]);
         const got: string[] = [];
         await small.consume(topic, 'g', async (d) => void got.push(d.envelope.id), { leaseMs: 2_000 });
         await ctx.waitFor(() => got.length === 5, 10_000, 'the five retained envelopes');

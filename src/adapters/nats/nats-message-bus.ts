@@ -55,6 +55,12 @@ export interface NatsMessageBusOptions {
   /** Bytes a topic stream holds, like `maxMsgs`. Default unlimited. */
   maxBytes?: number;
   /**
+   * Told when a topic stream holds 80 % of `maxMsgs` (or `maxBytes`) or more,
+   * checked off the publish path at most once per topic every 10 s, and when a
+   * publish is refused because it is full: the time to add consumers.
+   */
+  onNearLimit?: (info: { topic: string; messages: number; bytes: number; maxMsgs: number; maxBytes: number }) => void;
+  /**
    * Age after which the server drops messages, read or not (ms). Default none:
    * an age limit can drop unread work, so only set it for topics that may lose it.
    */
@@ -117,6 +123,7 @@ export class NatsMessageBus implements ConsumableBus {
   private jsClient: JetStreamClient | undefined;
   private manager: JetStreamManager | undefined;
   private up = false;
+  private readonly limitCheckedAt = new Map<string, number>();
   private crashed = false;
   private closed = false;
 
@@ -318,12 +325,34 @@ export class NatsMessageBus implements ConsumableBus {
     this.inflight.add(p);
     try {
       await p;
+      this.checkNearLimit(topic, false);
     } catch (error) {
-      throw this.translate(error, topic);
+      const translated = this.translate(error, topic);
+      if (translated instanceof QueueFullError) this.checkNearLimit(topic, true);
+      throw translated;
     } finally {
       this.inflight.delete(p);
       this.slotWaiters.shift()?.();
     }
+  }
+
+  /** Reads the stream's size now and then (never on the publish path) and tells `onNearLimit`. */
+  private checkNearLimit(topic: string, full: boolean): void {
+    const listener = this.options.onNearLimit;
+    if (listener === undefined) return;
+    const now = Date.now();
+    const key = full ? `full:${topic}` : topic; // a refusal is told even right after a check
+    if (now - (this.limitCheckedAt.get(key) ?? -Infinity) < 10_000) return;
+    this.limitCheckedAt.set(key, now);
+    const maxMsgs = this.options.maxMsgs ?? 1_000_000;
+    const maxBytes = this.options.maxBytes ?? -1;
+    void this.jsm.streams
+      .info(this.names(topic).stream)
+      .then(({ state }) => {
+        const near = full || state.messages >= maxMsgs * 0.8 || (maxBytes > 0 && state.bytes >= maxBytes * 0.8);
+        if (near) listener({ topic, messages: state.messages, bytes: state.bytes, maxMsgs, maxBytes });
+      })
+      .catch(() => undefined); // a listener's or a lookup's failure is not the publisher's
   }
 
   private translate(error: unknown, topic?: string): Error {
