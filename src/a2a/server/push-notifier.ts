@@ -7,6 +7,7 @@
 import { A2A_CONTENT_TYPE } from '../protocol/constants.js';
 import type { AuthenticationInfo, StreamResponse } from '../protocol/types.js';
 import type { OutboundPolicy } from '../../security/ssrf.js';
+import { isPenguiflowError } from '../../errors/index.js';
 
 export interface A2APushOptions {
   /** Turns the capability on (card `pushNotifications: true`). Default false. */
@@ -89,6 +90,7 @@ export class PushNotifier {
         if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) break; // the receiver refuses: do not insist
       } catch (error) {
         last = error;
+        if (isPenguiflowError(error) && !error.retryable) break; // refused by the guard (address, redirect): retrying cannot help
       }
     }
     this.onError(last, { where: 'push', taskId, pushConfigId: cfg.id, bytes: body.length });
