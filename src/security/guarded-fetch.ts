@@ -72,5 +72,5 @@ export function createGuardedFetch(options: GuardedFetchOptions = {}): typeof fe
     if (res.headers.get('content-type')?.startsWith('text/event-stream') === true) return res;
     return bounded(res, limit, url);
   };
-  return guarded as typeof fetch;
+  return guarded;
 }

@@ -51,7 +51,7 @@ export function createWebhookGuard(options: SafeFetchOptions = {}): WebhookGuard
     return res as unknown as Response;
   };
   // the shared guard on top: redirects fail instead of being followed, replies are bounded (a webhook's answer is not read)
-  const safeFetch = createGuardedFetch({ fetch: pinnedFetch as typeof fetch, maxResponseBytes: 64 * 1024 });
+  const safeFetch = createGuardedFetch({ fetch: pinnedFetch, maxResponseBytes: 64 * 1024 });
   return {
     allowUrl: (url) => checkOutboundUrl(url, options).then(() => true, () => false),
     fetch: safeFetch,
