@@ -280,7 +280,8 @@ export function createA2AServer(options: A2AServerOptions): A2AServer {
       // Node checks request/headers timeouts every connectionsCheckingInterval (default 30 s): keep it a fraction of the timeout so slow bodies are cut on time.
       const connectionsCheckingInterval = Math.max(250, Math.min(5_000, Math.floor(requestTimeout / 4)));
       const timeouts = { requestTimeout, headersTimeout: Math.min(requestTimeout, 20_000), keepAliveTimeout: 5_000, connectionsCheckingInterval };
-      const served = options.compression ? withHttpCompression(handler, options.compression) : handler;
+      // compressed bodies are inflated only for an authenticated caller
+      const served = options.compression ? withHttpCompression(handler, { admit: preauthenticate, ...options.compression }) : handler;
       const srv: Server = listenOptions.tls ? createHttpsServer({ ...listenOptions.tls, ...timeouts }, served) : createServer(timeouts, served);
       server = srv;
       options.onListen?.(srv);
