@@ -74,6 +74,8 @@ export interface StreamLimits {
 export interface AdmissionGate {
   /** Whether an `auth` hook is configured (the server authenticates at all). */
   readonly authenticates: boolean;
+  /** The tenant of a request that names none, without `auth`. */
+  readonly defaultTenant: string;
   /** The principal of a request (memoised per request object); undefined without an `auth` hook. Throws UNAUTHENTICATED on a refused credential. */
   authenticate(req: IncomingMessage): Promise<A2APrincipal | undefined>;
   /** Authenticates, resolves the tenant, authorizes `operation` and returns the stamped scope. */
@@ -120,6 +122,7 @@ export function createAdmissionGate(options: { auth?: AuthHook | undefined; auth
   };
   return {
     authenticates: options.auth !== undefined,
+    defaultTenant: options.defaultTenant,
     authenticate,
     async admit(r) {
       const ext = r.message?.metadata?.[PENGUIFLOW_EXTENSION_URI];

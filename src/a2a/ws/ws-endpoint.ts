@@ -137,7 +137,7 @@ export function createA2AWebSocketEndpoint(options: A2AWebSocketOptions): A2AWeb
       tenant = requested ?? principal.tenant;
     } else {
       const h = req.headers[TENANT_HEADER.toLowerCase()];
-      tenant = requested ?? (Array.isArray(h) ? h[0] : h) ?? 'default';
+      tenant = requested ?? (Array.isArray(h) ? h[0] : h) ?? gate.defaultTenant;
     }
     if (!TENANT_RE.test(tenant)) throw new A2AProtocolError('INVALID_PARAMS', { message: 'tenant must be 1-128 characters of [A-Za-z0-9._:@-]' });
     return { tenant, principal };
