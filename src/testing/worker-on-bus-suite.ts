@@ -6,7 +6,7 @@
  *
  * @module penguiflow/testing/worker-on-bus-suite
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from '../peers/vitest.js';
 import { InMemoryStateStore } from '../adapters/memory/memory-state-store.js';
 import { createFlow, type Flow } from '../core/flow.js';
 import { message, type Message } from '../core/message.js';
