@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateApiKey, hashApiKey } from '../../src/security/index.js';
-import { ROOT } from '../helpers/spawn.js';
+import { ROOT, runCli } from '../helpers/spawn.js';
 
 const BIN = path.join(ROOT, 'src/cli/bin.ts');
 const AGENT = 'examples/a2a-researcher/agent.ts';
@@ -184,3 +184,46 @@ describe('penguiflow serve --push with loopback allowed on purpose (PENGUIFLOW_W
     }
   });
 });
+
+describe('penguiflow serve: secure-by-default configuration', () => {
+  it('refuses to start with mTLS that binds no tenant (PENGUIFLOW_TLS_CLIENT_AUTH=1 alone)', async () => {
+    const res = await runCli(['serve', AGENT, '--port', '0', '--store', 'memory:'], {
+      timeoutMs: 60_000,
+      env: { PENGUIFLOW_TLS_CERT: '/nonexistent/cert.pem', PENGUIFLOW_TLS_KEY: '/nonexistent/key.pem', PENGUIFLOW_TLS_CA: '/nonexistent/ca.pem', PENGUIFLOW_TLS_CLIENT_AUTH: '1' },
+    });
+    expect(res.code).not.toBe(0);
+    expect(res.stdout).not.toContain('serving');
+    expect(res.stderr).toMatch(/binds no tenant/);
+  });
+
+  it('the ops endpoint needs an admin credential for /metrics when API keys are configured; probes stay open', async () => {
+    const port = await freePort();
+    const admin = generateApiKey();
+    const keys = JSON.stringify([
+      { id: 'sender', hash: hashApiKey(KEY), tenants: ['acme'], scopes: ['send', 'read'] },
+      { id: 'ops', hash: hashApiKey(admin), tenants: ['acme'], scopes: ['admin'] },
+    ]);
+    const served = await serve({ PENGUIFLOW_API_KEYS: keys, PENGUIFLOW_METRICS_PORT: String(port) });
+    try {
+      const ops = `http://127.0.0.1:${port}`;
+      expect((await fetch(`${ops}/metrics`)).status).toBe(401);
+      expect((await fetch(`${ops}/metrics`, { headers: { 'X-API-Key': KEY } })).status).toBe(403);
+      const ok = await fetch(`${ops}/metrics`, { headers: { 'X-API-Key': admin } });
+      expect(ok.status).toBe(200);
+      expect(await ok.text()).toContain('penguiflow_');
+      expect((await fetch(`${ops}/healthz`)).status).toBe(200);
+    } finally {
+      await served.stop();
+    }
+  });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
