@@ -74,7 +74,7 @@ export class NodeContextImpl implements NodeContext {
     if (this.closed || this.trace.cancelled) return;
     const streamId = options?.streamId ?? `${this.message.id}:${this.runner.node.name}`;
     this.streamSeq ??= new Map();
-    const seq = this.streamSeq.get(streamId) ?? 0;
+    const seq = options?.seq ?? this.streamSeq.get(streamId) ?? 0;
     this.streamSeq.set(streamId, seq + 1);
     const chunk: StreamChunk = { streamId, seq, data, done: options?.done ?? false };
     const message = childMessage<StreamChunk>(this.message, chunk);

@@ -51,6 +51,12 @@ export interface StreamOptions {
   done?: boolean;
   /** Default: one stream per node invocation. */
   streamId?: string;
+  /**
+   * Position of this chunk in its stream (default: the attempt's count, from 0).
+   * A retry that resumes where the previous attempt stopped passes it, so its
+   * chunks are not taken for repeats of the ones already sent.
+   */
+  seq?: number;
 }
 
 /** What a node sees besides its message. */

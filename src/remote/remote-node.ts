@@ -297,7 +297,8 @@ export function remoteNode(options: RemoteNodeOptions): Node {
           // A chunk of an incremental artifact (not one complete artifact in one event) is a local stream chunk.
           const incremental = ev.append === true || ev.lastChunk !== true;
           if (incremental) call.streamed.add(id);
-          if (options.streaming && incremental) await ctx.stream(ev.payload, { streamId: `${ctx.node}:${call.taskId ?? key}:${id}`, done: ev.lastChunk === true });
+          // seq = the chunk's place in its artifact, which survives a resumed retry (a new attempt counts from 0)
+          if (options.streaming && incremental) await ctx.stream(ev.payload, { streamId: `${ctx.node}:${call.taskId ?? key}:${id}`, done: ev.lastChunk === true, seq: pieces.length - 1 });
         }
       }
     },
