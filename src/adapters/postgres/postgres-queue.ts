@@ -1,4 +1,4 @@
-import pg from 'pg';
+import pg from '../../peers/pg.js';
 import { BusUnavailableError } from '../../errors/index.js';
 import type {
   BusEnvelope,

@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3';
+import Database from '../../peers/better-sqlite3.js';
 import { BusUnavailableError } from '../../errors/index.js';
 import type {
   BusEnvelope,
