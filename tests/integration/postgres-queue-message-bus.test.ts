@@ -117,6 +117,38 @@ describeMessageBus<PostgresQueue>({
       }
     });
 
+    it('renewals have a connection of their own: a pool busy for 3× the lease does not lose the running delivery', async () => {
+      const queue = await createPostgresQueue({ url: url!, schema: ctx.bus().schema, maxConnections: 1 });
+      const other = await createPostgresQueue({ url: url!, schema: ctx.bus().schema, maxConnections: 2 });
+      try {
+        const topic = ctx.topic();
+        const group = ctx.group();
+        const runs: string[] = [];
+        const lost: string[] = [];
+        let busy: Promise<unknown> | undefined;
+        await queue.consume(
+          topic,
+          group,
+          async () => {
+            runs.push('a');
+            busy = queue.pool.query('SELECT pg_sleep(1.8)'); // the only pooled connection, taken for 3× the lease
+            await busy;
+          },
+          { leaseMs: 600, onLeaseLost: (_d, op) => lost.push(op) },
+        );
+        await queue.publish(ctx.envelope(topic));
+        await ctx.waitFor(() => runs.length === 1 && busy !== undefined, 10_000, 'the first run');
+        await other.consume(topic, group, async () => void runs.push('b'), { leaseMs: 600 });
+        await busy;
+        await new Promise((r) => setTimeout(r, 1_200));
+        expect(runs).toEqual(['a']);
+        expect(lost).toEqual([]);
+      } finally {
+        await queue.close();
+        await other.close();
+      }
+    });
+
     it('purgeDeadLetters(topic, ids) deletes only those ids', async () => {
       const queue = ctx.bus();
       const topic = ctx.topic();

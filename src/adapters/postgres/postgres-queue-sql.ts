@@ -115,8 +115,12 @@ export function queueSql(schema: string) {
       DELETE FROM S.pf_queue_jobs AS j USING unnest($1::bigint[], $2::text[]) AS a(id, token)
       WHERE j.id = a.id AND j.lease_token = a.token
       RETURNING j.id::text AS id`),
-    /** $1 id, $2 token, $3 lease ms. */
-    extend: q(`UPDATE S.pf_queue_jobs SET visible_at = NOW_MS + $3 WHERE id = $1 AND lease_token = $2`),
+    /** $1 bigint[] ids, $2 text[] tokens, $3 bigint[] lease ms (triples). Returns the ids it renewed; the others were fenced. */
+    extend: q(`
+      UPDATE S.pf_queue_jobs AS j SET visible_at = NOW_MS + a.lease
+      FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS a(id, token, lease)
+      WHERE j.id = a.id AND j.lease_token = a.token
+      RETURNING j.id::text AS id`),
     /** $1 id, $2 token, $3 delay ms, $4 code, $5 message. */
     retry: q(`
       UPDATE S.pf_queue_jobs SET visible_at = NOW_MS + $3, locked_by = NULL, lease_token = NULL, last_code = $4, last_message = $5

@@ -53,6 +53,7 @@ interface PendingPublish {
 interface PendingAck {
   id: string;
   token: string;
+  leaseMs?: number;
   resolve: (acked: boolean) => void;
   reject: (e: unknown) => void;
 }
@@ -92,6 +93,9 @@ export class PostgresQueue implements ConsumableBus {
   private readonly batches = new Map<string, PendingPublish[]>();
   private readonly inflight = new Set<Promise<void>>();
   private listener: pg.Client | undefined;
+  /** One connection of its own for lease renewals, so a pool busy with publishes and claims cannot starve them. */
+  private renewals: pg.Pool | undefined;
+  private readonly extends: PendingAck[] = [];
   private ready: Promise<void> | undefined;
   private initialised = false;
   private closed = false;
@@ -124,9 +128,9 @@ export class PostgresQueue implements ConsumableBus {
    * gave up goes straight back to the pool, so a statement the caller saw
    * fail is never sent later.
    */
-  private async acquire(): Promise<pg.PoolClient> {
+  private async acquire(pool: pg.Pool): Promise<pg.PoolClient> {
     if (this.crashed) throw new BusUnavailableError('The PostgreSQL queue crashed (test seam)');
-    const pending = this.pool.connect();
+    const pending = pool.connect();
     try {
       return await withTimeout(pending, this.timeoutMs, () => this.unavailable());
     } catch (error) {
@@ -135,9 +139,9 @@ export class PostgresQueue implements ConsumableBus {
     }
   }
 
-  private async query<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+  private async query<R extends pg.QueryResultRow>(text: string, values: unknown[], pool = this.pool): Promise<pg.QueryResult<R>> {
     for (let attempt = 0; ; attempt++) {
-      const client = await this.acquire();
+      const client = await this.acquire(pool);
       let broken: Error | undefined;
       try {
         if (this.crashed) throw new BusUnavailableError('The PostgreSQL queue crashed (test seam)');
@@ -180,7 +184,7 @@ export class PostgresQueue implements ConsumableBus {
   }
 
   private async setUp(): Promise<void> {
-    const client = await this.acquire();
+    const client = await this.acquire(this.pool);
     let broken: Error | undefined;
     try {
       const run = (text: string, values?: unknown[]) => withTimeout(client.query(text, values), this.timeoutMs, () => this.unavailable());
@@ -229,6 +233,35 @@ export class PostgresQueue implements ConsumableBus {
         await sleep(Math.min(200 * 2 ** attempt, 5_000));
       }
     }
+  }
+
+  /**
+   * Renewals of one tick (over all consumers) go in one UPDATE, on the
+   * renewal connection; the token pairs in its WHERE say which were fenced.
+   */
+  private renew(id: string, token: string, leaseMs: number): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      if (this.extends.length === 0) {
+        queueMicrotask(() => {
+          const batch = this.extends.splice(0).sort((a, b) => Number(a.id) - Number(b.id)); // one lock order: fewer deadlocks with acks
+          this.renewals ??= this.createRenewalPool();
+          this.query<{ id: string }>(this.sql.extend, [batch.map((a) => a.id), batch.map((a) => a.token), batch.map((a) => a.leaseMs)], this.renewals).then(
+            ({ rows }) => {
+              const renewed = new Set(rows.map((r) => r.id));
+              for (const a of batch) a.resolve(renewed.has(a.id));
+            },
+            (error: unknown) => batch.forEach((a) => a.reject(error)),
+          );
+        });
+      }
+      this.extends.push({ id, token, leaseMs, resolve, reject });
+    });
+  }
+
+  private createRenewalPool(): pg.Pool {
+    const pool = new pg.Pool({ ...this.listenerConfig, statement_timeout: this.timeoutMs, max: 1 });
+    pool.on('error', () => {});
+    return pool;
   }
 
   async publish(envelope: BusEnvelope): Promise<void> {
@@ -300,7 +333,7 @@ export class PostgresQueue implements ConsumableBus {
     let adoptAt = Date.now() + ADOPT_EVERY_MS;
     const acks: PendingAck[] = [];
     const flushAcks = () => {
-      const batch = acks.splice(0);
+      const batch = acks.splice(0).sort((a, b) => Number(a.id) - Number(b.id)); // one lock order: fewer deadlocks
       this.query<{ id: string }>(this.sql.ack, [batch.map((a) => a.id), batch.map((a) => a.token)]).then(
         ({ rows }) => {
           const deleted = new Set(rows.map((r) => r.id));
@@ -337,7 +370,7 @@ export class PostgresQueue implements ConsumableBus {
           if (acks.length === 0) queueMicrotask(flushAcks);
           acks.push({ id: row.id, token: row.token, resolve, reject });
         }),
-      extend: async (row, leaseMs) => ((await this.query(this.sql.extend, [row.id, row.token, leaseMs])).rowCount ?? 0) > 0,
+      extend: (row, leaseMs) => this.renew(row.id, row.token, leaseMs),
       retry: async (row, delayMs, error) =>
         ((await this.query(this.sql.retry, [row.id, row.token, delayMs, error.code, error.message])).rowCount ?? 0) > 0,
       deadLetter: async (row, deliveries, error, raw) =>
@@ -444,6 +477,7 @@ export class PostgresQueue implements ConsumableBus {
     const listener = this.listener;
     this.listener = undefined;
     void listener?.end().catch(() => {});
+    void this.renewals?.end().catch(() => {});
     if (this.ownsPool) void this.pool.end().catch(() => {});
   }
 
@@ -459,6 +493,7 @@ export class PostgresQueue implements ConsumableBus {
     const listener = this.listener;
     this.listener = undefined;
     await listener?.end().catch(() => {});
+    await this.renewals?.end().catch(() => {});
     if (this.ownsPool) await this.pool.end().catch(() => {});
   }
 }
