@@ -90,6 +90,8 @@ export function createDelivery(
   let lost = false;
   const report = (operation: FencedOperation) => (done: boolean | void): boolean => {
     if (done !== false) return true;
+    // a renewal that was in flight when the delivery settled finds it gone: that is no lost lease
+    if (operation === 'extend' && settled !== undefined) return false;
     if (!lost || operation !== 'extend') onLeaseLost?.(delivery, operation);
     lost = true;
     return false;
