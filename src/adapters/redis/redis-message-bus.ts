@@ -241,22 +241,35 @@ export class RedisMessageBus implements ConsumableBus {
           // measured late (Redis was down): we have given up on these already, never send them
           if (Date.now() - started > commandTimeoutMs - margin) throw busUnavailable('Redis', this.host);
           const deadline = Math.floor(started + this.clockOffset! + commandTimeoutMs - margin);
-          const pipeline = client.pipeline() as unknown as { pfPublish(...args: unknown[]): void; exec(): ReturnType<ReturnType<Redis['pipeline']>['exec']> };
+          // one publish script per topic (its keys share a slot), all of this tick's entries in it
+          const byKey = new Map<string, PendingPublish[]>();
           for (const item of items) {
-            pipeline.pfPublish(item.key, deadline, this.maxLen, Buffer.from(item.bytes.buffer, item.bytes.byteOffset, item.bytes.byteLength));
+            const list = byKey.get(item.key);
+            if (list) list.push(item);
+            else byKey.set(item.key, [item]);
           }
-          return pipeline.exec();
+          const pipeline = client.pipeline() as unknown as { pfPublish(...args: unknown[]): void; exec(): ReturnType<ReturnType<Redis['pipeline']>['exec']> };
+          for (const [key, list] of byKey) {
+            pipeline.pfPublish(key, deadline, this.maxLen, ...list.map((item) => Buffer.from(item.bytes.buffer, item.bytes.byteOffset, item.bytes.byteLength)));
+          }
+          return { groups: [...byKey.values()], results: await pipeline.exec() };
         })(),
         commandTimeoutMs,
         () => busUnavailable('Redis', this.host),
       );
-      items.forEach((item, i) => {
-        const [error, length] = results?.[i] ?? [new Error('no reply')];
-        if (error) item.reject(this.publishError(item.topic, error));
-        else {
-          this.checkNearLimit(item.topic, Number(length));
-          item.resolve();
+      results.groups.forEach((list, g) => {
+        const [error, reply] = results.results?.[g] ?? [new Error('no reply')];
+        if (error) {
+          for (const item of list) item.reject(this.publishError(item.topic, error));
+          return;
         }
+        const flags = reply as number[];
+        const length = Number(flags[0]);
+        list.forEach((item, i) => {
+          if (Number(flags[i + 1]) === 1) item.resolve();
+          else item.reject(this.publishError(item.topic, new Error(`PFFULL ${length}`)));
+        });
+        this.checkNearLimit(list[0]!.topic, length);
       });
     } catch (error) {
       const wrapped = error instanceof BusUnavailableError ? error : busUnavailable('Redis', this.host, error);
@@ -292,6 +305,7 @@ export class RedisMessageBus implements ConsumableBus {
   whenReady(signal?: AbortSignal): Promise<void> {
     const client = this.internals.client;
     if (client.status === 'ready') return Promise.resolve();
+    if (client.status === 'wait') client.connect().catch(() => {}); // a given client created with lazyConnect
     return new Promise<void>((resolve, reject) => {
       const done = (error?: Error) => {
         this.readyWaiters.delete(check);
