@@ -21,36 +21,6 @@ end
 `;
 
 /**
- * Publish, bounded in time and size: every publish of one tick to one topic
- * in one call. KEYS: topic stream. ARGV: deadline (server epoch ms), maxLen
- * (0 = no limit), then the data of each entry.
- * A publish the client stopped waiting for (its bound passed, e.g. queued
- * while disconnected and sent on reconnect) is refused whole, so a caller
- * told BUS_UNAVAILABLE never has the work run later. A stream at `maxLen`
- * refuses new entries instead of trimming unread ones. Returns
- * `{length after, added(1|0) per entry}`.
- */
-export const PUBLISH = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-if now > tonumber(ARGV[1]) then return redis.error_reply('PFLATE publish arrived after its deadline') end
-local limit = tonumber(ARGV[2])
-local len = redis.call('XLEN', KEYS[1])
-local out = {0}
-for i = 3, #ARGV do
-  if limit > 0 and len >= limit then
-    out[#out + 1] = 0
-  else
-    redis.call('XADD', KEYS[1], '*', 'd', ARGV[i])
-    len = len + 1
-    out[#out + 1] = 1
-  end
-end
-out[1] = len
-return out
-`;
-
-/**
  * `owned(key, group, consumer, items)`: of `items` ({position, id, times}),
  * which this consumer still owns with that delivery count, from one
  * `XPENDING key group <lowest id> <highest id> n consumer` over the batch's range.
