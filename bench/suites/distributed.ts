@@ -14,53 +14,14 @@ import { Redis } from 'ioredis';
 import { createRedisMessageBus } from '../../dist/adapters/redis/index.js';
 import { runWorker } from '../../dist/distributed/index.js';
 import { createFlow, joinK, message, node, type Message } from '../../dist/index.js';
+import { commands, penguiflowJobs as jobsOf } from '../redis-jobs.js';
 import { serviceUrl } from '../../tests/helpers/services.js';
 import { fmt, percentile, table, type BenchSection } from '../suite.js';
 
 const N = Number(process.env.BENCH_DIST_N ?? 10_000);
 const WINDOW = 512;
+const penguiflowJobs = (url: string, concurrency: number) => jobsOf({ createRedisMessageBus, runWorker, createFlow, message, node }, url, concurrency, N, WINDOW);
 const CHILDREN = 1_000;
-
-async function commands(redis: Redis): Promise<number> {
-  const text = await redis.info('commandstats');
-  let total = 0;
-  for (const m of text.matchAll(/calls=(\d+)/g)) total += Number(m[1]);
-  return total;
-}
-
-async function penguiflowJobs(url: string, concurrency: number): Promise<{ rate: number; p50: number; p99: number; cmds: number }> {
-  const prefix = `bd${randomBytes(3).toString('hex')}`;
-  const make = () => createFlow(node('noop', (m: Message<number>) => m.payload, { placement: 'distributed' }), { name: prefix, queueSize: 1024 });
-  const workerBus = await createRedisMessageBus({ url, prefix });
-  const bus = await createRedisMessageBus({ url, prefix });
-  const worker = await runWorker({ flow: make(), bus: workerBus, concurrency, workerId: 'bench' });
-  const flow = make();
-  flow.run({ distributed: { bus } });
-  await flow.ready();
-  const redis = new Redis(url);
-  const before = await commands(redis);
-  const latencies: number[] = [];
-  let next = 0;
-  const t0 = performance.now();
-  const lane = async () => {
-    while (next < N) {
-      next++;
-      const t = performance.now();
-      await flow.call(message(next, { tenant: 'bench' }));
-      latencies.push(performance.now() - t);
-    }
-  };
-  await Promise.all(Array.from({ length: WINDOW }, lane));
-  const rate = (N / (performance.now() - t0)) * 1000;
-  const cmds = ((await commands(redis)) - before) / N;
-  await flow.stop();
-  await worker.stop();
-  await bus.close();
-  await workerBus.close();
-  await redis.quit();
-  latencies.sort((a, b) => a - b);
-  return { rate, p50: percentile(latencies, 50), p99: percentile(latencies, 99), cmds };
-}
 
 async function bullJobs(url: string, concurrency: number): Promise<{ rate: number; p50: number; p99: number; cmds: number }> {
   const name = `bd${randomBytes(3).toString('hex')}`;

@@ -11,9 +11,11 @@
  * @module penguiflow/distributed/codec
  */
 import { Buffer } from 'node:buffer';
-import { DecodeFailedError } from '../errors/index.js';
+import { DecodeFailedError, PayloadTooLargeError } from '../errors/index.js';
 import type { BusEnvelope } from '../protocols/message-bus.js';
 import type { Serializer } from '../protocols/serializer.js';
+import type { Packr as PackrType } from 'msgpackr';
+import { importPeer } from '../peers/peer.js';
 
 const BYTES = '$pf.bytes';
 const ESCAPE = '$pf.esc';
@@ -90,8 +92,18 @@ function assertEnvelope(value: unknown, size: number): asserts value is BusEnvel
 }
 
 export interface JsonSerializerOptions {
-  /** Reject envelopes larger than this when decoding (bytes). Default: no limit. */
+  /**
+   * Envelopes larger than this (bytes) are refused: on encode with
+   * PAYLOAD_TOO_LARGE (the publish, and so the caller, gets it), on decode
+   * with DECODE_FAILED (dead-lettered). Default: no limit.
+   */
   maxBytes?: number;
+}
+
+function tooLarge(size: number, maxBytes: number, envelope: BusEnvelope): PayloadTooLargeError {
+  return new PayloadTooLargeError(`Envelope of ${size} bytes is over the ${maxBytes}-byte limit`, {
+    details: { size, maxBytes, topic: envelope.topic, messageId: envelope.message?.id },
+  });
 }
 
 /**
@@ -107,7 +119,9 @@ export function createJsonSerializer(options: JsonSerializerOptions = {}): Seria
   return {
     contentType: 'application/json',
     encode(envelope: BusEnvelope): Uint8Array {
-      return encoder.encode(JSON.stringify(envelope, replacer));
+      const bytes = encoder.encode(JSON.stringify(envelope, replacer));
+      if (bytes.byteLength > maxBytes) throw tooLarge(bytes.byteLength, maxBytes, envelope);
+      return bytes;
     },
     decode(bytes: Uint8Array): BusEnvelope {
       const size = bytes.byteLength;
@@ -141,14 +155,16 @@ export function createJsonSerializer(options: JsonSerializerOptions = {}): Seria
  * const bus = await createRedisMessageBus({ url, serializer: await createMsgpackSerializer() });
  */
 export async function createMsgpackSerializer(options: JsonSerializerOptions = {}): Promise<Serializer> {
-  const { Packr } = await import('msgpackr');
+  const { Packr } = await importPeer<{ Packr: typeof PackrType }>('msgpackr');
   // copyBuffers: decoded bytes must not alias the broker's receive buffer
   const packr = new Packr({ useRecords: false, mapsAsObjects: true, copyBuffers: true, variableMapSize: true });
   const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
   return {
     contentType: 'application/msgpack',
     encode(envelope: BusEnvelope): Uint8Array {
-      return packr.pack(envelope);
+      const bytes = packr.pack(envelope);
+      if (bytes.byteLength > maxBytes) throw tooLarge(bytes.byteLength, maxBytes, envelope);
+      return bytes;
     },
     decode(bytes: Uint8Array): BusEnvelope {
       const size = bytes.byteLength;

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { findPenguiflowError, FlowStoppedError, InvalidOptionsError, LeaseExpiredError, PenguiflowError, UnknownNodeError } from '../errors/index.js';
+import { BusUnavailableError, findPenguiflowError, FlowStoppedError, InvalidOptionsError, LeaseExpiredError, PenguiflowError, UnknownNodeError } from '../errors/index.js';
 import { backoffDelay, type BackoffPolicy } from '../core/backoff.js';
 import type { FlowEventType, FlowMiddleware } from '../core/events.js';
 import type { Flow } from '../core/flow.js';
@@ -71,6 +71,8 @@ class DeliveryTrace extends TraceState {
   readonly forwarded: { target: string; message: Message }[] = [];
   error: PenguiflowError | undefined;
   chunks: Promise<void> = Promise.resolve();
+  /** A stream chunk could not be published: the run's output is incomplete. */
+  chunkFailure: PenguiflowError | undefined;
 
   constructor(
     traceId: string,
@@ -295,7 +297,8 @@ export class Worker implements RunnerHost {
     await trace.chunks;
     if (trace.cancelled) return this.reply(trace, node, msg, undefined);
 
-    const error = trace.error;
+    // a chunk the reader never got: run it again (the reader drops the seqs it already has)
+    const error = trace.chunkFailure ?? trace.error;
     const redeliver = error !== undefined && error.code !== 'DEADLINE_EXCEEDED' && error.retryable;
     if (redeliver && delivery.deliveryCount < this.maxDeliveries) {
       this.stats.failed++;
@@ -468,7 +471,12 @@ export class Worker implements RunnerHost {
     else {
       if (!t.acceptChunk(output.message.payload)) return; // a retried attempt repeats what it streamed
       const chunk: ChunkReply = { kind: 'chunk', round: t.round, chunk: output.message };
-      t.chunks = t.chunks.then(() => this.publishReply(t, chunk)).catch((error: unknown) => this.events.busError(error, output.message));
+      t.chunks = t.chunks
+        .then(() => this.publishReply(t, chunk))
+        .catch((error: unknown) => {
+          this.events.busError(error, output.message);
+          t.chunkFailure ??= findPenguiflowError(error) ?? new BusUnavailableError('A stream chunk could not be published', { cause: error });
+        });
     }
   }
 

@@ -59,6 +59,11 @@ export interface RemoteStreamEvent {
  */
 export interface RemoteTransport {
   send(request: RemoteCallRequest): Promise<RemoteCallResult>;
-  stream(request: RemoteCallRequest): AsyncIterable<RemoteStreamEvent>;
+  /**
+   * Streams the call's events. Optional: without it (or when it throws a
+   * PenguiflowError whose `details.reason` is `UNSUPPORTED_OPERATION` before
+   * any task id arrived) a RemoteNode falls back to `send()`.
+   */
+  stream?(request: RemoteCallRequest): AsyncIterable<RemoteStreamEvent>;
   cancel(target: { agentUrl: string; taskId: string; tenant?: string }): Promise<void>;
 }

@@ -81,6 +81,19 @@ function canResume(t: RemoteTransport): t is RemoteTransport & ResumableTranspor
 
 const MAX_INFLIGHT = 10_000;
 
+/** What a transport throws from `stream()` when the agent cannot stream; remoteNode then calls `send()`. */
+const STREAM_UNSUPPORTED = new RemoteError('The transport does not stream', { retryable: false, details: { reason: 'UNSUPPORTED_OPERATION' } });
+
+function isStreamUnsupported(error: unknown): boolean {
+  const pf = findPenguiflowError(error);
+  return (pf?.details as { reason?: string } | undefined)?.reason === 'UNSUPPORTED_OPERATION';
+}
+
+/** The error an event reports: the penguiflow error, or a REMOTE_ERROR that keeps a plain error as its cause. */
+function asRemoteError(error: unknown) {
+  return findPenguiflowError(error) ?? new RemoteError(error instanceof Error ? error.message : String(error), { cause: error });
+}
+
 function size(value: unknown): number {
   if (value === undefined) return 0;
   try {
@@ -155,7 +168,7 @@ export function remoteNode(options: RemoteNodeOptions): Node {
           .cancel({ agentUrl, taskId, tenant: msg.headers.tenant, timeoutMs: options.cancelTimeoutMs ?? 5_000 })
           .then(
             () => {
-              ctx.event('remote_call_cancelled', { extra: { ...base, taskId, contextId: call.contextId, reason: why } });
+              ctx.event('remote_call_cancelled', { latencyMs: performance.now() - started, extra: { ...base, taskId, contextId: call.contextId, reason: why } });
               return record('cancelled');
             },
             (error: unknown) => {
@@ -188,9 +201,10 @@ export function remoteNode(options: RemoteNodeOptions): Node {
       try {
         try {
           if (resuming && canResume(transport)) await resume(transport, call.taskId!);
+          else if (typeof transport.stream !== 'function') throw STREAM_UNSUPPORTED;
           else for await (const ev of transport.stream(req)) await onEvent(ev);
         } catch (error) {
-          if (call.taskId || !isPenguiflowError(error) || (error.details as { reason?: string } | undefined)?.reason !== 'UNSUPPORTED_OPERATION') throw error;
+          if (call.taskId || !isStreamUnsupported(error)) throw error;
           // The agent does not stream: a blocking send (its task id is known only at the end).
           const res = await transport.send(req);
           call.taskId = res.taskId;
@@ -206,8 +220,7 @@ export function remoteNode(options: RemoteNodeOptions): Node {
         if (ctx.signal.aborted) {
           if (shouldCancel()) await cancelRemote('abort');
         } else {
-          const pf = findPenguiflowError(error);
-          ctx.event('remote_call_error', { latencyMs: performance.now() - started, extra: { ...base, taskId: call.taskId, streamEvents: call.events }, ...(pf ? { error: pf.toJSON() } : {}) });
+          ctx.event('remote_call_error', { latencyMs: performance.now() - started, extra: { ...base, taskId: call.taskId, streamEvents: call.events }, error: asRemoteError(error).toJSON() });
         }
         throw error;
       }
@@ -269,7 +282,7 @@ export function remoteNode(options: RemoteNodeOptions): Node {
         }
         if (ev.state) call.state = ev.state;
         call.responseBytes += size(ev.payload);
-        ctx.event('remote_stream_event', { extra: { agentUrl, kind: ev.kind, state: ev.state, taskId: call.taskId, seq: call.events } });
+        ctx.event('remote_stream_event', { extra: { agentUrl, kind: ev.kind, state: ev.state, taskId: call.taskId, seq: call.events - 1 } });
         if (ev.kind === 'task' && ev.payload !== undefined) call.snapshot = ev.payload;
         if (ev.kind === 'status' && ev.payload !== undefined) call.statusPayload = ev.payload;
         if (ev.kind === 'message') {

@@ -7,7 +7,7 @@
  * straight to the inner transport. `remoteNode({ transport: balanced, agentUrl:
  * 'agent://researcher' })` works unchanged.
  */
-import { LoadShedError, NotFoundError, RemoteUnavailableError } from '../errors/index.js';
+import { LoadShedError, NotFoundError, RemoteError, RemoteUnavailableError } from '../errors/index.js';
 import type { AgentRegistry } from '../protocols/agent-registry.js';
 import type { RemoteCallRequest, RemoteCallResult, RemoteStreamEvent, RemoteTransport } from '../protocols/remote-transport.js';
 import { StreamAnswer, type AnswerCache } from './answer-cache.js';
@@ -252,10 +252,18 @@ export class BalancedTransport implements RemoteTransport {
     throw lastError;
   }
 
+  /** The inner transport's stream; one that cannot stream says so the way RemoteNode falls back on. */
+  private innerStream(req: RemoteCallRequest): AsyncIterable<RemoteStreamEvent> {
+    if (this.inner.stream === undefined) {
+      throw new RemoteError('The transport does not stream', { retryable: false, details: { reason: 'UNSUPPORTED_OPERATION' } });
+    }
+    return this.inner.stream(req);
+  }
+
   async *stream(req: RemoteCallRequest): AsyncGenerator<RemoteStreamEvent> {
     const target = parseTarget(req.agentUrl, req.skill);
     if (!target) {
-      yield* this.inner.stream(req);
+      yield* this.innerStream(req);
       return;
     }
     const { deadline } = await this.beginCall(req);
@@ -294,7 +302,7 @@ export class BalancedTransport implements RemoteTransport {
       let taskId: string | undefined;
       let settled = false;
       try {
-        for await (const ev of this.inner.stream({ ...this.attemptRequest(req, s, deadline, false), signal })) {
+        for await (const ev of this.innerStream({ ...this.attemptRequest(req, s, deadline, false), signal })) {
           if (first) {
             first = false;
             clearTimeout(timer);

@@ -18,10 +18,14 @@ describeMessageBus<RabbitMessageBus>({
   name: 'RabbitMQ',
   skip: url ? false : 'RabbitMQ is not reachable',
   create: () => createRabbitMessageBus({ url: url!, prefix: `pft-${randomBytes(4).toString('hex')}` }),
+  // a second process: its own connection, same broker and prefix
+  connect: (bus) => createRabbitMessageBus({ url: url!, prefix: bus.prefix }),
   destroy: (bus) => bus.purge(),
   capabilities: {
     rawPublish: (bus, topic, bytes) => bus.publishRaw(topic, bytes),
     orderedPerKey: true,
+    retainsBeforeGroup: true,
+    crash: (bus) => bus.crash(),
     leaseMs: 500,
   },
   additionalTests: (ctx) => {
@@ -73,6 +77,19 @@ describeMessageBus<RabbitMessageBus>({
       await ctx.waitFor(() => got.length === 1, 10_000, 'the early envelope');
     });
 
+    it('purgeDeadLetters(topic, ids) deletes only those ids and says how many', async () => {
+      const bus = ctx.bus();
+      const topic = ctx.topic();
+      await bus.consume(topic, ctx.group(), async (d) => void (await d.deadLetter(new Error('poison'))));
+      for (let i = 0; i < 3; i++) await bus.publish(ctx.envelope(topic, { i }));
+      await ctx.waitFor(async () => (await bus.listDeadLetters(topic)).length === 3, 10_000, 'three dead letters');
+      const [a, b, c] = await bus.listDeadLetters(topic);
+      await expect(bus.purgeDeadLetters(topic, [a!.id, c!.id, 'no-such-id'])).resolves.toBe(2);
+      expect((await bus.listDeadLetters(topic)).map((d) => d.id)).toEqual([b!.id]);
+      await expect(bus.purgeDeadLetters(topic)).resolves.toBe(1);
+      expect(await bus.listDeadLetters(topic)).toEqual([]);
+    });
+
     it('an unreachable RabbitMQ gives one clear BusUnavailableError naming host:port, not the password', async () => {
       const start = Date.now();
       const error = await createRabbitMessageBus({ url: 'amqp://guest:s3cret@127.0.0.1:1', connectTimeoutMs: 2_000 }).catch((e: unknown) => e);
@@ -81,5 +98,21 @@ describeMessageBus<RabbitMessageBus>({
       expect((error as Error).message).toContain('127.0.0.1:1');
       expect(JSON.stringify(error) + (error as Error).message).not.toContain('s3cret');
     });
+  },
+});
+
+// Classic queues (what priorities need): the broker counts one redelivery at most, so the adapter carries the count.
+describeMessageBus<RabbitMessageBus>({
+  name: 'RabbitMQ (classic queues)',
+  skip: url ? false : 'RabbitMQ is not reachable',
+  create: () => createRabbitMessageBus({ url: url!, prefix: `pftc-${randomBytes(4).toString('hex')}`, queueType: 'classic' }),
+  connect: (bus) => createRabbitMessageBus({ url: url!, prefix: bus.prefix, queueType: 'classic' }),
+  destroy: (bus) => bus.purge(),
+  capabilities: {
+    rawPublish: (bus, topic, bytes) => bus.publishRaw(topic, bytes),
+    orderedPerKey: true,
+    retainsBeforeGroup: true,
+    crash: (bus) => bus.crash(),
+    leaseMs: 500,
   },
 });

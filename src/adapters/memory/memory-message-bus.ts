@@ -41,6 +41,8 @@ interface Consumer {
   handler: (delivery: Delivery) => Promise<void>;
   open: boolean;
   group: GroupState;
+  /** Its connection's serializer: each process decodes with its own. */
+  serializer: Serializer;
   /** Its connection crashed: nothing it does reaches the broker. */
   crashed?: boolean;
 }
@@ -111,8 +113,8 @@ export class InMemoryMessageBus implements ConsumableBus {
    * Another client of the same in-process broker, as a second process would
    * open: its own consumers and close, the same topics, groups and leases.
    */
-  connect(): InMemoryMessageBus {
-    const other = new InMemoryMessageBus({ serializer: this.serializer, maxRetained: this.maxRetained });
+  connect(options: { serializer?: Serializer } = {}): InMemoryMessageBus {
+    const other = new InMemoryMessageBus({ serializer: options.serializer ?? this.serializer, maxRetained: this.maxRetained });
     other.shared = this.shared;
     this.shared.open++;
     return other;
@@ -169,7 +171,7 @@ export class InMemoryMessageBus implements ConsumableBus {
     const resolved = resolveConsumeOptions(options);
     const state = this.groupState(topic, group, resolved.ephemeral);
     const slots = new ConsumerSlots(resolved, undefined, () => this.pump(topic, state));
-    const consumer: Consumer = { options: resolved, slots, handler, open: true, group: state };
+    const consumer: Consumer = { options: resolved, slots, handler, open: true, group: state, serializer: this.serializer };
     state.consumers.push(consumer);
     this.consumers.add(consumer);
     let closing: Promise<void> | undefined;
@@ -335,7 +337,7 @@ export class InMemoryMessageBus implements ConsumableBus {
     job.deliveryCount++;
     let envelope: BusEnvelope;
     try {
-      envelope = decodeEnvelope(job.bytes, this.serializer);
+      envelope = decodeEnvelope(job.bytes, consumer.serializer);
     } catch (error) {
       const decodeError = error instanceof DecodeFailedError ? error : new DecodeFailedError(undefined, { cause: error });
       this.deadLetter(t, topic, g, job, null, errorSummary(decodeError));

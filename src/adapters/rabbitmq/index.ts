@@ -1,6 +1,8 @@
 /**
- * RabbitMQ message bus (amqplib): publisher confirms, manual acks, prefetch =
- * concurrency, a dead-letter queue per topic, delayed retries, reconnect.
+ * RabbitMQ message bus (amqplib): publisher confirms with `mandatory`, one
+ * channel per running delivery (its lease), a dead-letter queue per topic,
+ * delayed retries through TTL queues, a holding queue for topics with no
+ * group yet, reconnect.
  *
  * @module penguiflow/rabbitmq
  */

@@ -1,4 +1,5 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis, type RedisOptions } from '../../peers/ioredis.js';
+import { loadPeer } from '../../peers/peer.js';
 import { BusUnavailableError, QueueFullError } from '../../errors/index.js';
 import type {
   BusEnvelope,
@@ -466,6 +467,7 @@ export class RedisMessageBus implements ConsumableBus {
  * await bus.publish({ id: 'e1', topic: 'summarize', message });
  */
 export async function createRedisMessageBus(options: RedisMessageBusOptions = {}): Promise<RedisMessageBus> {
+  loadPeer('ioredis'); // MISSING_PEER here, not wrapped in a connect error
   if (options.client) {
     const host = `${options.client.options.host ?? '127.0.0.1'}:${options.client.options.port ?? 6379}`;
     return new RedisMessageBus(options.client, false, host, options);
