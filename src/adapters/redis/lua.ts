@@ -21,64 +21,77 @@ end
 `;
 
 /**
- * Publish, bounded in time and size. KEYS: topic stream.
- * ARGV: deadline (server epoch ms), maxLen (0 = no limit), data.
- * A publish the client stopped waiting for (its bound passed, e.g. queued
- * while disconnected and sent on reconnect) is refused, so a caller told
- * BUS_UNAVAILABLE never has the work run later. A stream at `maxLen` refuses
- * new entries instead of trimming unread ones. Returns the length after the add.
+ * `owned(key, group, consumer, items)`: of `items` ({position, id, times}),
+ * which this consumer still owns with that delivery count, from one
+ * `XPENDING key group <lowest id> <highest id> n consumer` over the batch's range.
  */
-export const PUBLISH = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-if now > tonumber(ARGV[1]) then return redis.error_reply('PFLATE publish arrived after its deadline') end
-local limit = tonumber(ARGV[2])
-local len = redis.call('XLEN', KEYS[1])
-if limit > 0 and len >= limit then return redis.error_reply('PFFULL ' .. len) end
-redis.call('XADD', KEYS[1], '*', 'd', ARGV[3])
-return len + 1
+const OWNED = `
+local function idless(a, b)
+  local am, as = string.match(a, '(%d+)-(%d+)')
+  local bm, bs = string.match(b, '(%d+)-(%d+)')
+  am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)
+  return am < bm or (am == bm and as < bs)
+end
+local function owned(key, group, consumer, items)
+  local lo, hi = items[1][2], items[1][2]
+  for _, it in ipairs(items) do
+    if idless(it[2], lo) then lo = it[2] end
+    if idless(hi, it[2]) then hi = it[2] end
+  end
+  local times = {}
+  for _, p in ipairs(redis.call('XPENDING', key, group, lo, hi, 100000, consumer)) do times[p[1]] = tonumber(p[4]) end
+  local mine, lost = {}, {}
+  for _, it in ipairs(items) do
+    if times[it[2]] == it[3] then mine[#mine + 1] = it[2] else lost[#lost + 1] = it[1] end
+  end
+  return mine, lost
+end
+local function batch(action)
+  local items = { {}, {} }
+  local n = 0
+  for i = 3, #ARGV, 3 do
+    n = n + 1
+    local list = items[tonumber(ARGV[i])]
+    list[#list + 1] = { n, ARGV[i + 1], tonumber(ARGV[i + 2]) }
+  end
+  local fenced = {}
+  for k = 1, 2 do
+    if #items[k] > 0 then
+      local mine, lost = owned(KEYS[k], ARGV[1], ARGV[2], items[k])
+      for _, pos in ipairs(lost) do fenced[#fenced + 1] = pos end
+      for i = 1, #mine, 500 do action(k, {unpack(mine, i, math.min(i + 499, #mine))}) end
+    end
+  end
+  return fenced
+end
 `;
 
 /**
  * Ack many. KEYS: topic stream, group retry stream. ARGV: group, consumer,
  * then (stream index 1|2, entry id, times delivered) per delivery.
  * Acks (and, on the retry stream, deletes) each entry this consumer still
- * owns; returns the positions (1-based) of the fenced ones.
+ * owns — one XACK per stream for the batch; returns the positions (1-based)
+ * of the fenced ones.
  */
-export const ACK = `${HELD}
-local fenced = {}
-local n = 0
-for i = 3, #ARGV, 3 do
-  n = n + 1
-  local key = KEYS[tonumber(ARGV[i])]
-  if held(key, ARGV[1], ARGV[i + 1], ARGV[2], ARGV[i + 2]) then
-    redis.call('XACK', key, ARGV[1], ARGV[i + 1])
-    if key == KEYS[2] then redis.call('XDEL', key, ARGV[i + 1]) end
-  else
-    fenced[#fenced + 1] = n
-  end
-end
-return fenced
+export const ACK = `${OWNED}
+return batch(function(k, ids)
+  redis.call('XACK', KEYS[k], ARGV[1], unpack(ids))
+  if k == 2 then redis.call('XDEL', KEYS[k], unpack(ids)) end
+end)
 `;
 
 /**
  * Renew many (the lease follows the work). Same KEYS and ARGV as {@link ACK}.
- * `XCLAIM … <me> 0 <id> JUSTID` by the owner resets the entry's idle time
- * without bumping its delivery count. Returns the fenced positions.
+ * `XCLAIM … <me> 0 <ids> JUSTID` by the owner resets the entries' idle time
+ * without bumping their delivery count. Returns the fenced positions.
  */
-export const EXTEND = `${HELD}
-local fenced = {}
-local n = 0
-for i = 3, #ARGV, 3 do
-  n = n + 1
-  local key = KEYS[tonumber(ARGV[i])]
-  if held(key, ARGV[1], ARGV[i + 1], ARGV[2], ARGV[i + 2]) then
-    redis.call('XCLAIM', key, ARGV[1], ARGV[2], 0, ARGV[i + 1], 'JUSTID')
-  else
-    fenced[#fenced + 1] = n
-  end
-end
-return fenced
+export const EXTEND = `${OWNED}
+return batch(function(k, ids)
+  local args = {'XCLAIM', KEYS[k], ARGV[1], ARGV[2], 0}
+  for _, id in ipairs(ids) do args[#args + 1] = id end
+  args[#args + 1] = 'JUSTID'
+  redis.call(unpack(args))
+end)
 `;
 
 /**

@@ -36,6 +36,13 @@ interface BatchItem {
   reject: (error: unknown) => void;
 }
 
+/** An entry added after its publish deadline (`x`, server ms): its id's time is when Redis added it. */
+function addedLate(e: Entry): boolean {
+  const deadline = e.fields.get('x');
+  if (deadline === undefined) return false;
+  return Number(e.id.slice(0, e.id.indexOf('-'))) > Number(deadline.toString());
+}
+
 const crashedError = () => new BusUnavailableError('The Redis bus was crashed (simulateCrash)');
 
 /**
@@ -386,6 +393,12 @@ export class RedisConsumer implements Subscription {
   /** Runs one entry: undecodable bytes are dead-lettered at once, everything else goes to the slots (which route exhausted ones to onExhausted). */
   private dispatch(e: Entry): void {
     e.running = true;
+    if (e.k === 1 && addedLate(e)) {
+      // its publisher gave up on it (BUS_UNAVAILABLE) before Redis added it: never run it
+      void this.settle(e, this.queue('ack', e)).catch(() => {});
+      this.pump();
+      return;
+    }
     const data = e.fields.get('d') ?? Buffer.alloc(0);
     const count = Number(e.fields.get('n')?.toString() ?? 0) + e.times;
     let envelope: BusEnvelope;

@@ -12,7 +12,7 @@ import type {
 import type { Serializer } from '../../protocols/serializer.js';
 import { bytesToBase64, decodeEnvelope, jsonSerializer } from '../../distributed/codec.js';
 import { busUnavailable, resolveConsumeOptions, safeHost, startConsumer, withTimeout } from '../../distributed/bus-consumer.js';
-import { ACK, DEAD_LETTER, EXTEND, NACK_RETRY, PROMOTE, PUBLISH, PURGE_DEAD, RECLAIM, RETRY_DEAD } from './lua.js';
+import { ACK, DEAD_LETTER, EXTEND, NACK_RETRY, PROMOTE, PURGE_DEAD, RECLAIM, RETRY_DEAD } from './lua.js';
 import { RedisConsumer } from './redis-consumer.js';
 import { fieldMap, type RedisBusInternals, type RedisScripts, type RedisTopicKeys } from './redis-internals.js';
 
@@ -25,9 +25,11 @@ export interface RedisMessageBusOptions {
   prefix?: string;
   /**
    * Most entries a topic stream holds. Work is never trimmed while unread or
-   * pending: at this length `publish` rejects with `QueueFullError` (QUEUE_FULL)
-   * until consumers catch up and the acked entries are trimmed (see
-   * `housekeepingMs`). 0 = no limit. Default 1,000,000.
+   * pending: once a topic holds this many, `publish` rejects with
+   * `QueueFullError` (QUEUE_FULL) until consumers catch up and the acked
+   * entries are trimmed (see `housekeepingMs`). The length is checked at most
+   * every 250 ms per topic (every tick from 80 %), so a burst may pass it by
+   * what one tick publishes. 0 = no limit. Default 1,000,000.
    */
   maxLen?: number;
   /**
@@ -60,9 +62,10 @@ export interface RedisMessageBusOptions {
   connectTimeoutMs?: number;
   /**
    * Bound on each publish, ack and admin call (ms). Default 10,000. A publish
-   * not confirmed within it rejects with BUS_UNAVAILABLE, and Redis refuses it
-   * if the driver sends it later (say, queued while disconnected): the
-   * publish script checks a deadline against the server clock.
+   * not confirmed within it rejects with BUS_UNAVAILABLE; if the driver still
+   * sends it later (say, queued while disconnected) its entry carries a
+   * deadline in server time that consumers check against the entry's id
+   * (the server time it was added): it is acked and never run.
    */
   commandTimeoutMs?: number;
   /**
@@ -80,6 +83,7 @@ export interface RedisMessageBusOptions {
 const PIPELINE_MAX = 500;
 const NEAR_LIMIT = 0.8;
 const NEAR_LIMIT_EVERY_MS = 10_000;
+const LENGTH_CHECK_MS = 250;
 
 interface PendingPublish {
   topic: string;
@@ -114,6 +118,8 @@ export class RedisMessageBus implements ConsumableBus {
   private clockOffset: number | undefined;
   private measuring: Promise<void> | undefined;
   private readonly nearLimitAt = new Map<string, number>();
+  /** Last known length per topic stream (for maxLen). */
+  private readonly lengths = new Map<string, { length: number; at: number }>();
   private readonly maxLen: number;
   private readonly connectTimeoutMs: number;
   private readonly onNearLimit: RedisMessageBusOptions['onNearLimit'];
@@ -133,7 +139,6 @@ export class RedisMessageBus implements ConsumableBus {
       for (const wake of [...this.readyWaiters]) wake();
     });
     for (const [name, lua, numberOfKeys] of [
-      ['pfPublish', PUBLISH, 1],
       ['pfAck', ACK, 2],
       ['pfExtend', EXTEND, 2],
       ['pfNackRetry', NACK_RETRY, 3],
@@ -223,41 +228,61 @@ export class RedisMessageBus implements ConsumableBus {
   }
 
   /**
-   * Sends every publish queued in this tick as one pipeline of publish
-   * scripts. Each carries a deadline in server time a little before our own
-   * bound, so a command the driver sends after we gave up (queued offline,
-   * resent after a reconnect) is refused by Redis instead of running.
+   * Sends every publish queued in this tick as one pipeline of plain `XADD`s.
+   * Each entry carries a deadline (`x`, server time, a little before our own
+   * bound); its stream id is the server time it was added. A consumer skips
+   * (acks without running) an entry added after its deadline — one the
+   * driver sent after we gave up (queued offline, resent after a reconnect,
+   * read late by a paused server) — so a caller told BUS_UNAVAILABLE never
+   * has the work run. Topic lengths are checked (`XLEN` in the same
+   * pipeline) at most every 250 ms per topic, or every tick near the limit.
    */
   private async flush(): Promise<void> {
-    const items = this.batch;
+    const batch = this.batch;
     this.batch = [];
-    if (items.length === 0) return;
+    if (batch.length === 0) return;
     const { client, commandTimeoutMs } = this.internals;
     const started = Date.now();
     const margin = Math.min(1_000, Math.floor(commandTimeoutMs / 5));
+    // a topic known to be at maxLen refuses at once; its length is checked again below
+    const items: PendingPublish[] = [];
+    for (const item of batch) {
+      const known = this.lengths.get(item.key);
+      if (this.maxLen > 0 && known !== undefined && known.length >= this.maxLen) item.reject(this.fullError(item.topic, known.length));
+      else items.push(item);
+    }
+    const check = new Map<string, string>();
+    for (const item of batch) {
+      const known = this.lengths.get(item.key);
+      if (this.maxLen > 0 && (known === undefined || started - known.at >= LENGTH_CHECK_MS || known.length >= this.maxLen * NEAR_LIMIT)) check.set(item.key, item.topic);
+    }
     try {
       const results = await withTimeout(
         (async () => {
           if (this.clockOffset === undefined) await this.measureClock();
           // measured late (Redis was down): we have given up on these already, never send them
           if (Date.now() - started > commandTimeoutMs - margin) throw busUnavailable('Redis', this.host);
-          const deadline = Math.floor(started + this.clockOffset! + commandTimeoutMs - margin);
-          const pipeline = client.pipeline() as unknown as { pfPublish(...args: unknown[]): void; exec(): ReturnType<ReturnType<Redis['pipeline']>['exec']> };
+          const deadline = String(Math.floor(started + this.clockOffset! + commandTimeoutMs - margin));
+          const pipeline = client.pipeline();
           for (const item of items) {
-            pipeline.pfPublish(item.key, deadline, this.maxLen, Buffer.from(item.bytes.buffer, item.bytes.byteOffset, item.bytes.byteLength));
+            pipeline.xadd(item.key, '*', 'd', Buffer.from(item.bytes.buffer, item.bytes.byteOffset, item.bytes.byteLength), 'x', deadline);
           }
+          for (const key of check.keys()) pipeline.xlen(key);
           return pipeline.exec();
         })(),
         commandTimeoutMs,
         () => busUnavailable('Redis', this.host),
       );
       items.forEach((item, i) => {
-        const [error, length] = results?.[i] ?? [new Error('no reply')];
-        if (error) item.reject(this.publishError(item.topic, error));
-        else {
-          this.checkNearLimit(item.topic, Number(length));
-          item.resolve();
-        }
+        const error = results?.[i]?.[0];
+        if (error) item.reject(new BusUnavailableError('Redis rejected the publish', { cause: error }));
+        else item.resolve();
+      });
+      [...check].forEach(([key, topic], j) => {
+        const [error, length] = results?.[items.length + j] ?? [new Error('no reply')];
+        if (error) return;
+        this.lengths.set(key, { length: Number(length), at: started });
+        this.checkNearLimit(topic, Number(length));
       });
     } catch (error) {
       const wrapped = error instanceof BusUnavailableError ? error : busUnavailable('Redis', this.host, error);
@@ -265,16 +290,10 @@ export class RedisMessageBus implements ConsumableBus {
     }
   }
 
-  private publishError(topic: string, error: Error): Error {
-    const text = String(error.message);
-    if (text.includes('PFFULL')) {
-      const length = Number(/PFFULL (\d+)/.exec(text)?.[1] ?? this.maxLen);
-      return new QueueFullError(`Topic ${topic} holds ${length} entries (maxLen ${this.maxLen}): the publish was refused, nothing unread is ever trimmed; add consumers or raise maxLen`, {
-        details: { topic, length, maxLen: this.maxLen },
-      });
-    }
-    if (text.includes('PFLATE')) return new BusUnavailableError('Redis received the publish after its bound; it was refused', { cause: error });
-    return new BusUnavailableError('Redis rejected the publish', { cause: error });
+  private fullError(topic: string, length: number): QueueFullError {
+    return new QueueFullError(`Topic ${topic} holds ${length} entries (maxLen ${this.maxLen}): the publish was refused, nothing unread is ever trimmed; add consumers or raise maxLen`, {
+      details: { topic, length, maxLen: this.maxLen },
+    });
   }
 
   private checkNearLimit(topic: string, length: number): void {
@@ -293,6 +312,7 @@ export class RedisMessageBus implements ConsumableBus {
   whenReady(signal?: AbortSignal): Promise<void> {
     const client = this.internals.client;
     if (client.status === 'ready') return Promise.resolve();
+    if (client.status === 'wait') client.connect().catch(() => {}); // a given client created with lazyConnect
     return new Promise<void>((resolve, reject) => {
       const done = (error?: Error) => {
         this.readyWaiters.delete(check);
