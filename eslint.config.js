@@ -4,19 +4,28 @@ import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
+// Optional peers load on first use through src/peers (docs/development.md#packaging-optional-peers): anywhere
+// else in src only `import type` of them is allowed, so `import 'penguiflow'` never needs a driver installed.
+const PEERS = ['ioredis', 'pg', 'better-sqlite3', 'amqplib', '@nats-io/transport-node', '@nats-io/jetstream', '@grpc/grpc-js', '@a2a-js/sdk', '@bufbuild/protobuf', 'ws', 'msgpackr', 'undici', 'jose', 'rate-limiter-flexible', 'prom-client', '@opentelemetry/api', 'cockatiel', 'vitest', 'tsx'];
+const peerBans = {
+  paths: PEERS.map((name) => ({ name, allowTypeImports: true, message: 'an optional peer: load it through src/peers/ (import type is fine)' })),
+  patterns: PEERS.map((name) => ({ group: [`${name}/*`], allowTypeImports: true, message: 'an optional peer: load it through src/peers/ (import type is fine)' })),
+};
+
 const coreBans = {
   patterns: [
     { group: ['node:*'], message: 'src/core and src/protocols are runtime-neutral: no node:* imports.' },
     { group: ['**/adapters/**', '**/a2a/**', '**/cli/**', '**/distributed/**', '**/remote/**'], message: 'core must not import outer layers.' },
   ],
-  paths: ['http', 'https', 'net', 'fs', 'express', 'pg', 'better-sqlite3', 'ioredis', 'amqplib'].map((name) => ({
+  paths: ['http', 'https', 'net', 'fs', 'express', ...PEERS].map((name) => ({
     name,
     message: 'core must not import I/O or driver code.',
   })),
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '**/generated/**', '.penguiflow/**'] },
+  // .ci/packed/*.mjs run inside fresh projects where `penguiflow` is the installed tarball (.ci/packed-tarball.sh runs them).
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '**/generated/**', '.penguiflow/**', '.ci/packed/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -49,6 +58,11 @@ export default tseslint.config(
       '@typescript-eslint/no-base-to-string': 'off',
       'import-x/no-cycle': ['error', { maxDepth: 10 }],
     },
+  },
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/peers/**', 'src/core/**', 'src/protocols/**', 'src/errors/**'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', peerBans] },
   },
   {
     files: ['src/core/**/*.ts', 'src/protocols/**/*.ts', 'src/errors/**/*.ts'],

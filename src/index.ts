@@ -12,3 +12,5 @@ export type { RecorderOptions, RecorderStats } from './core/recorder.js';
 export { nextId } from './core/ids.js';
 export * from './errors/index.js';
 export * from './protocols/index.js';
+// Side effect only: registers the on-demand URL opener behind run({ distributed: { bus: '<url>' } }) (no driver is loaded here).
+import './adapters/url-openers.js';

@@ -7,10 +7,10 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { createFlow, message, node, type Message } from '../../src/index.js';
-import { InMemoryStateStore } from '../../src/adapters/memory/index.js';
-import { createA2AClient } from '../../src/a2a/index.js';
-import { remoteNode, type RemoteResultMeta } from '../../src/remote/index.js';
+import { createFlow, message, node, type Message } from 'penguiflow';
+import { InMemoryStateStore } from 'penguiflow/memory';
+import { createA2AClient } from 'penguiflow/a2a';
+import { remoteNode, type RemoteResultMeta } from 'penguiflow/remote';
 
 const here = import.meta.dirname;
 const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'server.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });

@@ -1,6 +1,6 @@
 /** Process 1: serves the researcher agent on 127.0.0.1 and prints its URL. */
-import { createA2AServer } from '../../src/a2a/index.js';
-import { InMemoryStateStore } from '../../src/adapters/memory/index.js';
+import { createA2AServer } from 'penguiflow/a2a';
+import { InMemoryStateStore } from 'penguiflow/memory';
 import flow, { card } from './agent.js';
 
 flow.run();

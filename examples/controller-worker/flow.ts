@@ -1,5 +1,5 @@
 /** Controller-worker: the controller hands tasks to a pool of workers and collects each result. */
-import { createFlow, node, sleep, type Message } from '../../src/index.js';
+import { createFlow, node, sleep, type Message } from 'penguiflow';
 
 export default () =>
   createFlow(

@@ -1,5 +1,5 @@
 /** Fan-out / fan-in: one question goes to three experts on different workers; a local join collects the answers. */
-import { createFlow, joinK, node, sleep, type Message } from '../../src/index.js';
+import { createFlow, joinK, node, sleep, type Message } from 'penguiflow';
 
 export default () => {
   const ask = node('ask', (m: Message<string>) => m.payload);

@@ -1,5 +1,5 @@
 /** Map-reduce over 1,000 items: `split` emits one message per item, `square` runs on the workers, `sum` reduces locally. */
-import { createFlow, joinK, node, type Message } from '../../src/index.js';
+import { createFlow, joinK, node, type Message } from 'penguiflow';
 
 export const ITEMS = 1_000;
 

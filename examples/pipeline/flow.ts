@@ -1,5 +1,5 @@
 /** Pipeline parallelism: three stages, each on its own worker process, so stage 1 of message n+1 overlaps stage 2 of message n. */
-import { createFlow, node, sleep, type Message } from '../../src/index.js';
+import { createFlow, node, sleep, type Message } from 'penguiflow';
 
 type Doc = { id: number; text: string; by: number[] };
 

@@ -1,4 +1,4 @@
-import { message } from '../../src/index.js';
+import { message } from 'penguiflow';
 import { exampleFile, startCluster } from '../shared/cluster.js';
 import makeFlow from './flow.js';
 

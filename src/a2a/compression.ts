@@ -9,14 +9,20 @@
  * A corrupt compressed body is a typed `PARSE_ERROR` (400; `-32700` on the
  * JSON-RPC path), a body that expands past `maxDecodedBytes` is
  * `PAYLOAD_TOO_LARGE` (413), an unknown encoding is 415.
+ *
+ * Nothing is inflated for a caller the server has not authenticated: the
+ * `admit` hook (the A2A server passes its authentication) runs before the
+ * body is read, and inflation runs on the libuv pool, never on the event loop.
  */
 import { IncomingMessage, type ServerResponse } from 'node:http';
 import { compressBytesAsync, decompressBytes, isSupportedEncoding, negotiateEncoding, SUPPORTED_ENCODINGS, type ContentEncoding } from '../compression/compression.js';
-import { isPenguiflowError } from '../errors/index.js';
+import * as zlib from 'node:zlib';
+import { promisify } from 'node:util';
+import { DecodeFailedError, isPenguiflowError } from '../errors/index.js';
 import { JSON_CONTENT_TYPE } from './protocol/constants.js';
-import { A2AProtocolError, toJsonRpcError, toRestError } from './protocol/errors.js';
+import { A2A_ERRORS, A2AProtocolError, asProtocolError, toJsonRpcError, toRestError } from './protocol/errors.js';
 import { REST_PATH } from './server/agent-card.js';
-import { sendJson } from './server/http-io.js';
+import { errorHeaders, sendJson } from './server/http-io.js';
 
 export interface HttpCompressionOptions {
   /** Replies smaller than this go uncompressed. Default 1 KiB. */
@@ -27,20 +33,55 @@ export interface HttpCompressionOptions {
   maxBodyBytes?: number;
   /** Largest decompressed request body. Default 16 MiB (the server's own `maxBodyBytes` still applies after). */
   maxDecodedBytes?: number;
+  /**
+   * Runs before a compressed body is read or inflated; a throw (e.g.
+   * UNAUTHENTICATED) is the reply. `createA2AServer` passes its authentication.
+   */
+  admit?: (req: IncomingMessage) => Promise<void>;
+}
+
+let inflations = 0;
+/** How many request bodies this process has inflated (tests, metrics). */
+export function inflateCount(): number {
+  return inflations;
+}
+
+const INFLATE: Record<ContentEncoding, ((buf: Uint8Array, options: zlib.ZlibOptions & zlib.BrotliOptions) => Promise<Buffer>) | undefined> = {
+  gzip: promisify(zlib.gunzip),
+  deflate: promisify(zlib.inflate),
+  br: promisify(zlib.brotliDecompress),
+  zstd: typeof (zlib as unknown as { zstdDecompress?: unknown }).zstdDecompress === 'function' ? promisify((zlib as unknown as { zstdDecompress: typeof zlib.gunzip }).zstdDecompress) : undefined,
+};
+
+/** Inflates on the thread pool, bounded by `maxBytes`. */
+async function inflate(raw: Uint8Array, encoding: ContentEncoding, maxBytes: number): Promise<Uint8Array> {
+  inflations++;
+  const fn = INFLATE[encoding];
+  if (!fn) return decompressBytes(raw, encoding, maxBytes);
+  try {
+    return await fn(raw, { maxOutputLength: Math.max(1, Math.min(maxBytes, 2 ** 31 - 1)) });
+  } catch (e) {
+    const tooLarge = (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || (e as { code?: string }).code === 'ERR_OUT_OF_RANGE';
+    throw new DecodeFailedError(tooLarge ? `Decompressed data is larger than ${maxBytes} bytes` : `Corrupt ${encoding} data`, {
+      cause: e,
+      details: { size: raw.byteLength, encoding, reason: tooLarge ? 'too large' : 'corrupt' },
+    });
+  }
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 const COMPRESSIBLE = /^(application\/(json|a2a\+json|[\w.+-]*\+json)|text\/(plain|html))\b/i;
 
-function replyError(req: IncomingMessage, res: ServerResponse, error: A2AProtocolError, status?: number): void {
+function replyError(req: IncomingMessage, res: ServerResponse, error: A2AProtocolError, status?: number, extra?: Record<string, string>): void {
   const path = (req.url ?? '/').split('?', 1)[0]!;
+  const headers = { ...extra, Connection: 'close' };
   if (path === REST_PATH || path.startsWith(REST_PATH + '/')) {
     const { status: s, body } = toRestError(error);
-    sendJson(res, status ?? s, JSON.stringify(body), JSON_CONTENT_TYPE, { Connection: 'close' });
+    sendJson(res, status ?? s, JSON.stringify(body), JSON_CONTENT_TYPE, headers);
     return;
   }
-  sendJson(res, status ?? 200, JSON.stringify({ jsonrpc: '2.0', id: null, error: toJsonRpcError(error) }), JSON_CONTENT_TYPE, { Connection: 'close' });
+  sendJson(res, status ?? 200, JSON.stringify({ jsonrpc: '2.0', id: null, error: toJsonRpcError(error) }), JSON_CONTENT_TYPE, headers);
 }
 
 /** A request object the bindings can read like the original, with the decompressed body. */
@@ -147,21 +188,29 @@ export function withHttpCompression(handler: Handler, options: HttpCompressionOp
       req.resume();
       return replyError(req, res, new A2AProtocolError('INVALID_REQUEST', { message: `Content-Encoding ${ce.slice(0, 32)} is not supported`, metadata: { supported: SUPPORTED_ENCODINGS.join(',') } }), 415);
     }
-    collect(req, maxBody).then(
-      (raw) => {
-        let body: Uint8Array;
-        try {
-          body = decompressBytes(raw, ce, maxDecoded);
-        } catch (e) {
-          const tooLarge = isPenguiflowError(e) && e.details?.reason === 'too large';
-          const err = tooLarge
-            ? new A2AProtocolError('PAYLOAD_TOO_LARGE', { message: `Decompressed body is larger than ${maxDecoded} bytes`, metadata: { limitBytes: String(maxDecoded) } })
-            : new A2AProtocolError('PARSE_ERROR', { message: `Corrupt ${ce} request body` });
-          return replyError(req, res, err, tooLarge ? 413 : 400);
-        }
-        handler(withBody(req, body), res);
+    const admit = options.admit ?? (() => Promise.resolve());
+    admit(req).then(
+      () =>
+        collect(req, maxBody).then(
+          (raw) =>
+            inflate(raw, ce, maxDecoded).then(
+              (body) => handler(withBody(req, body), res),
+              (e: unknown) => {
+                const tooLarge = isPenguiflowError(e) && e.details?.reason === 'too large';
+                const err = tooLarge
+                  ? new A2AProtocolError('PAYLOAD_TOO_LARGE', { message: `Decompressed body is larger than ${maxDecoded} bytes`, metadata: { limitBytes: String(maxDecoded) } })
+                  : new A2AProtocolError('PARSE_ERROR', { message: `Corrupt ${ce} request body` });
+                replyError(req, res, err, tooLarge ? 413 : 400);
+              },
+            ),
+          (e: unknown) => replyError(req, res, e instanceof A2AProtocolError ? e : new A2AProtocolError('INVALID_REQUEST', { message: 'Request body could not be read' }), e instanceof A2AProtocolError ? 413 : 400),
+        ),
+      (e: unknown) => {
+        // refused before the body is read: discard it unread and close
+        req.resume();
+        const err = asProtocolError(e);
+        replyError(req, res, err, A2A_ERRORS[err.reason].http, errorHeaders(err));
       },
-      (e: unknown) => replyError(req, res, e instanceof A2AProtocolError ? e : new A2AProtocolError('INVALID_REQUEST', { message: 'Request body could not be read' }), e instanceof A2AProtocolError ? 413 : 400),
     );
   };
 }

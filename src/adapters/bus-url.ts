@@ -1,5 +1,19 @@
 import { InvalidOptionsError } from '../errors/index.js';
 import type { ConsumableBus } from '../protocols/message-bus.js';
+import { loadPeer } from '../peers/peer.js';
+import type { PeerName } from '../peers/peer-table.js';
+
+/** The driver each URL scheme loads. */
+const PEERS_BY_SCHEME: Record<string, readonly PeerName[]> = {
+  redis: ['ioredis'],
+  rediss: ['ioredis'],
+  nats: ['@nats-io/transport-node', '@nats-io/jetstream'],
+  amqp: ['amqplib'],
+  amqps: ['amqplib'],
+  postgres: ['pg'],
+  postgresql: ['pg'],
+  sqlite: ['better-sqlite3'],
+};
 
 /**
  * Opens a message bus from a URL; the adapter (and its driver) is imported on
@@ -13,7 +27,7 @@ import type { ConsumableBus } from '../protocols/message-bus.js';
  * - `memory:` — in process (tests, single-process demos)
  *
  * @example
- * const bus = await openMessageBus(process.env.PENGUIFLOW_BUS ?? 'redis://127.0.0.1:6379');
+ * const bus = await openMessageBus(process.env.PENGUIFLOW_BUS!); // yours to close: await bus.close()
  */
 export async function openMessageBus(url: string): Promise<ConsumableBus> {
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
@@ -23,6 +37,8 @@ export async function openMessageBus(url: string): Promise<ConsumableBus> {
     parsed.searchParams.delete('prefix');
     return parsed.toString();
   };
+  const peers = PEERS_BY_SCHEME[scheme ?? ''];
+  for (const peer of peers ?? []) loadPeer(peer); // one MISSING_PEER before any connect attempt
   switch (scheme ?? '') {
     case 'memory': {
       const { InMemoryMessageBus } = await import('./memory/memory-message-bus.js');
@@ -49,7 +65,8 @@ export async function openMessageBus(url: string): Promise<ConsumableBus> {
       u.searchParams.delete('schema');
       u.searchParams.delete('prefix');
       const { createPostgresQueue } = await import('./postgres/postgres-queue.js');
-      return createPostgresQueue({ url: u.toString(), schema });
+      // lazyConnect: a worker started before its database waits for it (its consume is retried) instead of exiting
+      return createPostgresQueue({ url: u.toString(), schema, lazyConnect: true });
     }
     case 'sqlite': {
       const path = url.slice('sqlite:'.length).replace(/^\/\//, '') || '.penguiflow/queue.db';

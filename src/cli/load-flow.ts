@@ -2,6 +2,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Flow } from '../core/flow.js';
 import { InvalidOptionsError } from '../errors/index.js';
+import { importPeer } from '../peers/peer.js';
 
 /**
  * Loads a flow module for `worker` and `serve`: its default export (or export
@@ -11,12 +12,9 @@ import { InvalidOptionsError } from '../errors/index.js';
 export async function loadFlow(file: string): Promise<Flow> {
   const full = path.resolve(file);
   if (/\.[cm]?tsx?$/.test(full)) {
-    try {
-      const { register } = (await import('tsx/esm/api')) as { register: () => unknown };
-      register();
-    } catch {
-      throw new InvalidOptionsError(`${file} is TypeScript: install tsx, or compile it and pass the .js file`);
-    }
+    // A .ts flow needs tsx (MISSING_PEER names `npm install --save-dev tsx`); or compile it and pass the .js file.
+    const { register } = await importPeer<{ register: () => unknown }>('tsx', 'tsx/esm/api');
+    register();
   }
   const mod = (await import(pathToFileURL(full).href)) as Record<string, unknown>;
   let candidate = mod.default ?? mod.flow;

@@ -6,7 +6,7 @@ import {
   UnknownNodeError,
   InvalidMessageError,
 } from '../errors/index.js';
-import type { MessageBus } from '../protocols/message-bus.js';
+import type { ConsumableBus, MessageBus } from '../protocols/message-bus.js';
 import type { StateStore, StoredEvent } from '../protocols/state-store.js';
 import type { FlowEventType, FlowMiddleware } from './events.js';
 import { buildGraph, type FlowGraph } from './graph.js';
@@ -24,6 +24,7 @@ import type { FetchOptions, FlowOptions, FlowStats, Placement } from './flow-opt
 
 export type { FetchOptions, FlowOptions, FlowStats, Placement };
 import { TraceState } from './trace.js';
+import { UrlBus } from './url-bus.js';
 import { RemoteEdges, traceparentOf, type ControllerHost, type DistributedOptions } from './remote-edges.js';
 
 type State = 'created' | 'running' | 'stopping' | 'stopped';
@@ -62,6 +63,7 @@ export class Flow implements RunnerHost, ControllerHost {
   /** Nodes that run on workers, not in this process. */
   readonly distributedNodes: ReadonlySet<string>;
   private distributedOptions: DistributedOptions | undefined;
+  private ownedBus: UrlBus | undefined;
   private remote: RemoteEdges | undefined;
   private starting: Promise<void> | undefined;
 
@@ -108,7 +110,8 @@ export class Flow implements RunnerHost, ControllerHost {
       if (distributed === undefined) {
         throw new InvalidOptionsError(`Nodes ${[...this.distributedNodes].join(', ')} are distributed: pass { distributed: { bus } }`);
       }
-      this.remote = new RemoteEdges(this, this.distributedNodes, distributed);
+      if (typeof distributed.bus === 'string') this.ownedBus = new UrlBus(distributed.bus);
+      this.remote = new RemoteEdges(this, this.distributedNodes, { ...distributed, bus: this.ownedBus ?? (distributed.bus as ConsumableBus) });
       this.starting = this.remote.start();
       this.starting.catch(() => undefined);
     }
@@ -419,7 +422,9 @@ export class Flow implements RunnerHost, ControllerHost {
   /**
    * Graceful stop: refuses new messages, lets every queued and running
    * message finish (up to `timeoutMs`, default 30 s, then cancels what is
-   * left), stops the workers and flushes the event recorder.
+   * left), stops the workers and flushes the event recorder. Closes a bus
+   * the flow opened from a URL (`run({ distributed: { bus: 'redis://…' } })`);
+   * a bus or store object you passed in is yours to close.
    */
   async stop(options: { timeoutMs?: number } = {}): Promise<void> {
     if (this.state === 'stopped' || this.state === 'stopping') return;
@@ -442,6 +447,7 @@ export class Flow implements RunnerHost, ControllerHost {
     for (const queue of this.queues.values()) queue.close();
     await Promise.all(this.workers);
     await this.remote?.stop();
+    await this.ownedBus?.close(); // only a bus the flow opened from a URL; a bus object passed in stays open
     await this.recorder?.flush();
     this.state = 'stopped';
   }

@@ -9,8 +9,13 @@ import type { EventFields } from './runner-host.js';
 import { controlTopic, replyTopic, workGroup, workTopic, type ControlCommand, type WorkerReply } from './wire.js';
 
 export interface DistributedOptions {
-  /** Carries distributed edges, worker replies and cancels. */
-  bus: ConsumableBus;
+  /**
+   * Carries distributed edges, worker replies and cancels. A bus object is the
+   * caller's: `flow.stop()` leaves it open. A URL (`redis://…`, `nats://…`,
+   * `amqp://…`, `postgres://…`, `sqlite:<path>`, as for `openMessageBus`) is
+   * opened by the flow and closed by `flow.stop()`.
+   */
+  bus: ConsumableBus | string;
   /** Unique per controller process. Default: a random id. */
   controllerId?: string;
   /** How long workers remember a cancelled trace. Default 10 minutes. */
@@ -65,7 +70,7 @@ export class RemoteEdges {
   constructor(
     private readonly host: ControllerHost,
     readonly nodes: ReadonlySet<string>,
-    options: DistributedOptions,
+    options: DistributedOptions & { bus: ConsumableBus },
   ) {
     if (typeof options.bus?.consume !== 'function') {
       throw new InvalidOptionsError('Distributed nodes need a bus that can consume (a ConsumableBus adapter)');

@@ -1,4 +1,4 @@
-import type { StandardSchemaV1 } from '@standard-schema/spec';
+import type { StandardSchemaV1 } from './standard-schema.js';
 import { ValidationFailedError } from '../errors/index.js';
 
 export type { StandardSchemaV1 };

@@ -14,6 +14,8 @@ import { Buffer } from 'node:buffer';
 import { DecodeFailedError, PayloadTooLargeError } from '../errors/index.js';
 import type { BusEnvelope } from '../protocols/message-bus.js';
 import type { Serializer } from '../protocols/serializer.js';
+import type { Packr as PackrType } from 'msgpackr';
+import { importPeer } from '../peers/peer.js';
 
 const BYTES = '$pf.bytes';
 const ESCAPE = '$pf.esc';
@@ -153,7 +155,7 @@ export function createJsonSerializer(options: JsonSerializerOptions = {}): Seria
  * const bus = await createRedisMessageBus({ url, serializer: await createMsgpackSerializer() });
  */
 export async function createMsgpackSerializer(options: JsonSerializerOptions = {}): Promise<Serializer> {
-  const { Packr } = await import('msgpackr');
+  const { Packr } = await importPeer<{ Packr: typeof PackrType }>('msgpackr');
   // copyBuffers: decoded bytes must not alias the broker's receive buffer
   const packr = new Packr({ useRecords: false, mapsAsObjects: true, copyBuffers: true, variableMapSize: true });
   const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;

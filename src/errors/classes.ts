@@ -1,5 +1,5 @@
 import { PenguiflowError, registerErrorClass, type PenguiflowErrorOptions } from './penguiflow-error.js';
-import type { ErrorCode } from './codes.js';
+import { ERROR_TABLE, type ErrorCode } from './codes.js';
 
 /* One subclass per row of ERROR_TABLE, so `catch (e) { if (e instanceof NodeTimeoutError) … }` reads well. */
 function define<C extends ErrorCode>(code: C) {
@@ -9,6 +9,8 @@ function define<C extends ErrorCode>(code: C) {
       super(code, message, options);
     }
   };
+  // The generated class takes its table name, so Node prints `StoreUnavailableError: …`, not `ctor [StoreUnavailableError]: …`.
+  Object.defineProperty(ctor, 'name', { value: ERROR_TABLE[code].name });
   registerErrorClass(code, ctor);
   return ctor;
 }
@@ -23,6 +25,9 @@ export const FlowStateError = define('FLOW_STATE');
 export type FlowStateError = InstanceType<typeof FlowStateError>;
 export const UnknownNodeError = define('UNKNOWN_NODE');
 export type UnknownNodeError = InstanceType<typeof UnknownNodeError>;
+/** An optional peer dependency (a driver such as `ioredis`) is not installed; `details` has `package` and `install`. */
+export const MissingPeerDependencyError = define('MISSING_PEER');
+export type MissingPeerDependencyError = InstanceType<typeof MissingPeerDependencyError>;
 export const QueueFullError = define('QUEUE_FULL');
 export type QueueFullError = InstanceType<typeof QueueFullError>;
 export const NodeTimeoutError = define('NODE_TIMEOUT');

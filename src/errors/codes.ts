@@ -15,6 +15,7 @@ export const ERROR_TABLE = {
   INVALID_OPTIONS: { name: 'InvalidOptionsError', family: 'misuse', retryable: false, message: 'Invalid options' },
   FLOW_STATE: { name: 'FlowStateError', family: 'misuse', retryable: false, message: 'The flow is not in a state that allows this' },
   UNKNOWN_NODE: { name: 'UnknownNodeError', family: 'misuse', retryable: false, message: 'No node has this name' },
+  MISSING_PEER: { name: 'MissingPeerDependencyError', family: 'misuse', retryable: false, message: 'An optional peer dependency is not installed' },
   QUEUE_FULL: { name: 'QueueFullError', family: 'failure', retryable: true, message: 'The queue is full' },
   NODE_TIMEOUT: { name: 'NodeTimeoutError', family: 'failure', retryable: true, message: 'The node timed out' },
   NODE_EXCEPTION: { name: 'NodeExceptionError', family: 'failure', retryable: false, message: 'The node failed' },

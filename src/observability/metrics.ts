@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from '../peers/prom-client.js';
 import type { FlowEvent, FlowMiddleware } from '../core/events.js';
 import type { BusLagSource } from './bus-lag.js';
 import { InFlightTraces } from './in-flight.js';

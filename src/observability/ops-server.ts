@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Metrics } from './metrics.js';
+import type { Authenticator } from '../security/authenticator.js';
+import { protectHandler } from '../security/protect-handler.js';
 
 export interface OpsHandlerOptions {
   /** Serves `/metrics` when given. */
@@ -14,8 +16,18 @@ export interface OpsHandlerOptions {
 export interface ServeOpsOptions extends OpsHandlerOptions {
   /** 0 picks a free port. */
   port: number;
-  /** Default 0.0.0.0: probes and scrapers come from outside the pod. */
+  /**
+   * Default 127.0.0.1: `/metrics` carries tenant names and load. Bind 0.0.0.0
+   * explicitly (e.g. `PENGUIFLOW_METRICS_HOST=0.0.0.0` in a pod) for probes and scrapers from outside.
+   */
   host?: string;
+  /**
+   * When given, every path but `/healthz` and `/readyz` needs a credential
+   * with the `admin` scope (the same authenticators as the A2A server; see `protectHandler`).
+   */
+  authenticators?: readonly Authenticator[];
+  /** Internal failures of an authenticator (ids only). */
+  onError?: (error: unknown, fields: Record<string, unknown>) => void;
 }
 
 export interface OpsServer {
@@ -93,21 +105,25 @@ export function createOpsHandler(options: OpsHandlerOptions): (req: IncomingMess
  */
 export async function serveOps(options: ServeOpsOptions): Promise<OpsServer> {
   const handle = createOpsHandler(options);
-  const server = createServer((req, res) => {
+  const notFound = (req: IncomingMessage, res: ServerResponse) => {
     if (!handle(req, res)) {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
       res.end('not found\n');
     }
-  });
+  };
+  const guarded = options.authenticators?.length
+    ? protectHandler(notFound, { authenticators: options.authenticators, scope: 'admin', ...(options.onError ? { onError: options.onError } : {}) })
+    : notFound;
+  const server = createServer(guarded);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.host ?? '0.0.0.0', () => {
+    server.listen(options.port, options.host ?? '127.0.0.1', () => {
       server.off('error', reject);
       resolve();
     });
   });
   const port = (server.address() as AddressInfo).port;
-  const host = options.host ?? '0.0.0.0';
+  const host = options.host ?? '127.0.0.1';
   return {
     server,
     port,

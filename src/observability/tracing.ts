@@ -1,4 +1,4 @@
-import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace as otel, TraceFlags, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace as otel, TraceFlags, type Context, type Span, type Tracer } from '../peers/opentelemetry.js';
 import type { FlowEvent, FlowMiddleware } from '../core/events.js';
 import { otelIdsOf, otelTraceIdOf, parseTraceparent, rootSpanIdOf, withPinnedIds } from './trace-ids.js';
 

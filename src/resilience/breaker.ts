@@ -11,7 +11,7 @@
  * the trial there, (b) record the outcome of a stream that spans many events,
  * and (c) use the runtime's clock in tests and report transitions as events.
  */
-import { CircuitState, ConsecutiveBreaker, type IBreaker } from 'cockatiel';
+import { CircuitState, ConsecutiveBreaker, type IBreaker } from '../peers/cockatiel.js';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 

@@ -19,6 +19,8 @@ export interface A2ASecurityOptions {
 
 /** Spread into `createA2AServer` options (`auth`, `authorize`) and into `card` (`card`). */
 export interface A2ASecurity {
+  /** The authenticators, for `protectHandler` / ops and UI servers (one set of credentials everywhere). */
+  readonly authenticators: readonly Authenticator[];
   readonly auth: (req: IncomingMessage) => Promise<A2APrincipal>;
   readonly authorize: (request: A2AAuthorizeRequest) => Promise<void>;
   /** `securitySchemes` and `securityRequirements` for the card options. */
@@ -40,6 +42,7 @@ export function createA2ASecurity(options: A2ASecurityOptions): A2ASecurity {
   const securityRequirements = options.authenticators.map((a) => ({ schemes: { [a.schemeName]: { list: allScopes } } }));
   const bearer = options.authenticators.some((a) => 'httpAuthSecurityScheme' in a.securityScheme);
   return {
+    authenticators: options.authenticators,
     card: { securitySchemes, securityRequirements },
     async auth(req) {
       for (const a of options.authenticators) {

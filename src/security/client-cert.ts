@@ -36,7 +36,11 @@ export function createClientCertAuthenticator(options: ClientCertAuthenticatorOp
       if (!cert || Object.keys(cert).length === 0) return Promise.resolve(undefined);
       if (socket.authorized !== true) return Promise.resolve({ ok: false, failure: 'invalid' });
       const cn = typeof cert.subject?.CN === 'string' ? cert.subject.CN : undefined;
-      const grant = options.map?.(cert) ?? options.clients?.[cert.fingerprint256] ?? (cn !== undefined ? options.clients?.[cn] : undefined);
+      // own keys only: a CN such as `constructor` or `__proto__` must not reach Object.prototype
+      const clients = options.clients;
+      const own = (k: string | undefined) => (k !== undefined && clients !== undefined && Object.hasOwn(clients, k) ? clients[k] : undefined);
+      const grant = options.map?.(cert) ?? own(cert.fingerprint256) ?? own(cn);
+      if (grant !== undefined && (!Array.isArray(grant.tenants) || !Array.isArray(grant.scopes))) return Promise.resolve({ ok: false, failure: 'invalid' });
       if (!grant || grant.tenants.length === 0) return Promise.resolve({ ok: false, failure: 'invalid' });
       if (Date.parse(cert.valid_to) <= Date.now()) return Promise.resolve({ ok: false, failure: 'expired' });
       return Promise.resolve({

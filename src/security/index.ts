@@ -14,6 +14,7 @@ export * from './rate-limiter.js';
 export * from './a2a-security.js';
 export * from './ssrf.js';
 export * from './safe-fetch.js';
+export * from './guarded-fetch.js';
 export * from './url-allowlist.js';
 export * from './tls.js';
 export * from './redacting-logger.js';

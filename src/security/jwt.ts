@@ -3,7 +3,7 @@
  * fetched with a timeout and cached, or a local key set), `iss`, `aud`,
  * `exp`/`nbf` with a clock skew tolerance, and an algorithm allowlist.
  */
-import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTPayload } from '../peers/jose.js';
 import { InvalidOptionsError } from '../errors/index.js';
 import { authorizationValue, type AuthOutcome, type Authenticator } from './authenticator.js';
 import { parseScopes } from './scopes.js';

@@ -8,7 +8,7 @@
  * BurstyRateLimiter): a steady rate with headroom, which is how a token
  * bucket behaves from the caller's side. Windows are fixed, not sliding.
  */
-import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from '../peers/rate-limiter-flexible.js';
 
 export interface RateLimitRule {
   /** Requests allowed per window. */

@@ -5,8 +5,9 @@
  * answer that changes between the check and the connection (rebinding)
  * cannot reach an internal address. Redirects are not followed.
  */
-import { Agent, fetch as undiciFetch } from 'undici';
+import { Agent, fetch as undiciFetch } from '../peers/undici.js';
 import type { LookupAddress } from 'node:dns';
+import { createGuardedFetch } from './guarded-fetch.js';
 import { checkOutboundUrl, type OutboundPolicy } from './ssrf.js';
 
 export interface SafeFetchOptions extends OutboundPolicy {
@@ -43,12 +44,14 @@ export function createWebhookGuard(options: SafeFetchOptions = {}): WebhookGuard
     headersTimeout: options.headersTimeoutMs ?? 10_000,
     bodyTimeout: options.headersTimeoutMs ?? 10_000,
   });
-  const safeFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+  const pinnedFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
     await checkOutboundUrl(url, options); // literal IPs never reach lookup: check them here
     const res = await undiciFetch(url, { ...(init as object), redirect: 'manual', dispatcher: agent });
     return res as unknown as Response;
   };
+  // the shared guard on top: redirects fail instead of being followed, replies are bounded (a webhook's answer is not read)
+  const safeFetch = createGuardedFetch({ fetch: pinnedFetch, maxResponseBytes: 64 * 1024 });
   return {
     allowUrl: (url) => checkOutboundUrl(url, options).then(() => true, () => false),
     fetch: safeFetch,

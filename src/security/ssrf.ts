@@ -2,7 +2,9 @@
  * Outbound address policy (SSRF guard): which IP addresses a server may
  * connect to on a caller's behalf (webhooks). Loopback, private, link-local,
  * multicast, unspecified, reserved and cloud-metadata addresses are refused;
- * IPv4-mapped/NAT64 IPv6 forms are unwrapped first. Loopback and private
+ * IPv6 forms that carry an IPv4 address (mapped, translated, NAT64, 6to4) are
+ * unwrapped first; tunnels whose target the guard cannot see (Teredo, 6to4
+ * relays, local-use NAT64) are refused outright. Loopback and private
  * ranges are allowed only by an explicit option (tests, trusted networks).
  */
 import { lookup as dnsLookup } from 'node:dns/promises';
@@ -69,13 +71,18 @@ function classifyV6(a: string): AddressClass {
   const v4tail = `${g[6]! >> 8}.${g[6]! & 255}.${g[7]! >> 8}.${g[7]! & 255}`;
   const firstFiveZero = g.slice(0, 5).every((x) => x === 0);
   if (firstFiveZero && g[5] === 0xffff) return classifyV4(v4tail); // ::ffff:a.b.c.d
+  if (g.slice(0, 4).every((x) => x === 0) && g[4] === 0xffff && g[5] === 0) return classifyV4(v4tail); // IPv4-translated ::ffff:0:a.b.c.d (RFC 2765)
   if (g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0)) return classifyV4(v4tail); // NAT64
+  if (g[0] === 0x64 && g[1] === 0xff9b && g[2] === 1) return 'reserved'; // local-use NAT64 64:ff9b:1::/48 (RFC 8215): reaches the operator's own IPv4
+  if (g[0] === 0x2002) return 'reserved'; // 6to4 2002::/16 (RFC 3056): a relay delivers to the embedded IPv4 (2002:7f00:1:: → 127.0.0.1)
+  if (g[0] === 0x2001 && g[1] === 0) return 'reserved'; // Teredo 2001::/32: tunnels to an IPv4 address the guard cannot see
   if (g.every((x) => x === 0)) return 'unspecified';
   if (g.slice(0, 7).every((x) => x === 0) && g[7] === 1) return 'loopback';
   if (firstFiveZero && g[5] === 0) return classifyV4(v4tail); // deprecated IPv4-compatible ::a.b.c.d
   if (g[0] === 0xfd00 && g[1] === 0x0ec2 && g[7] === 0x254 && g.slice(2, 7).every((x) => x === 0)) return 'metadata';
   if ((g[0]! & 0xfe00) === 0xfc00) return 'private';
   if ((g[0]! & 0xffc0) === 0xfe80) return 'link-local';
+  if ((g[0]! & 0xffc0) === 0xfec0) return 'private'; // site-local fec0::/10 (deprecated, still routed inside some networks)
   if ((g[0]! & 0xff00) === 0xff00) return 'multicast';
   if (g[0] === 0x2001 && g[1] === 0x0db8) return 'reserved';
   if (g[0] === 0x0100 && g.slice(1, 4).every((x) => x === 0)) return 'reserved';

@@ -3,7 +3,7 @@
  * or env (PEM strings / Buffers), never from code.
  */
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
-import { Agent, fetch as undiciFetch } from 'undici';
+import { Agent, fetch as undiciFetch } from '../peers/undici.js';
 
 export interface TlsServerConfig {
   cert: string | Buffer;

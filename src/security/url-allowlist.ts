@@ -1,7 +1,9 @@
 /**
  * Allowlist of remote agent URLs, applied as a transport decorator: a call
  * to an agent outside the list fails with a non-retryable ForbiddenError
- * before any connection (card fetch included).
+ * before any connection (card fetch included). With an A2A client the list
+ * also applies to every URL the agent card names and to every hop
+ * (redirects are not followed).
  */
 import { ForbiddenError } from '../errors/index.js';
 import type { RemoteTransport } from '../protocols/remote-transport.js';
@@ -64,7 +66,11 @@ const STREAMING = new Set(['stream', 'subscribe']);
  */
 export function allowlistTransport<T extends RemoteTransport>(transport: T, allow: readonly string[] | ((url: string | URL) => boolean)): T {
   const isAllowed = typeof allow === 'function' ? allow : createUrlAllowlist(allow);
-  return new Proxy(transport, {
+  // A transport that can check each connection (A2AClient: the card's interface URLs, every request; no redirects)
+  // gets the allowlist too, so a card cannot send the call elsewhere.
+  const restrictable = transport as T & { restrictTo?: (allow: (url: URL) => boolean) => T };
+  const inner = typeof restrictable.restrictTo === 'function' ? restrictable.restrictTo((u) => isAllowed(u)) : transport;
+  return new Proxy(inner, {
     get(target, prop, receiver) {
       const value: unknown = Reflect.get(target, prop, receiver);
       if (typeof value !== 'function') return value;

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from '../peers/vitest.js';
 import { randomBytes } from 'node:crypto';
 import type { AgentInstance, AgentRegistry, AgentRegistryChange } from '../protocols/agent-registry.js';
 import { checkAgentInstance } from '../registry/validate.js';

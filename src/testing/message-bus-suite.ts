@@ -16,7 +16,7 @@
  * @module penguiflow/testing/message-bus-suite
  */
 import { randomBytes } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from '../peers/vitest.js';
 import { message } from '../core/message.js';
 import type { BusEnvelope, ConsumableBus, Delivery, Subscription } from '../protocols/message-bus.js';
 import { describeWorkerOnBus } from './worker-on-bus-suite.js';

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe } from 'vitest';
+import { afterEach, beforeEach, describe } from '../peers/vitest.js';
 import type { StateStore } from '../protocols/state-store.js';
 import { bindingTests } from './state-store/bindings.js';
 import { STATE_STORE_SECTIONS, uniqueId, type StateStoreSection, type SuiteContext } from './state-store/context.js';

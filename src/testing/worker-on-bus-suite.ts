@@ -6,7 +6,7 @@
  *
  * @module penguiflow/testing/worker-on-bus-suite
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from '../peers/vitest.js';
 import { InMemoryStateStore } from '../adapters/memory/memory-state-store.js';
 import { createFlow, type Flow } from '../core/flow.js';
 import { message, type Message } from '../core/message.js';
@@ -158,7 +158,9 @@ export function describeWorkerOnBus<B extends ConsumableBus>(options: WorkerOnBu
       expect(work).toBeDefined();
       // completed = its done-marker is written (just after the reply went out)
       await waitFor(async () => (await store.getLease(`done:${name}:once:${msg.id}`)) !== undefined, 5_000, 'the done-marker');
-      await controller.publish(work!); // a late resend by the driver, or a retried publish
+      // a late resend by the driver, or a retried publish; under another hop id, since a broker that
+      // de-duplicates publishes by envelope id (JetStream Nats-Msg-Id) drops a same-id resend before any worker
+      await controller.publish({ ...work!, id: `${work!.id}~resent` });
       await waitFor(() => worker.stats.duplicates === 1, 8_000, 'the duplicate to be acked');
       await pause(300);
       expect(ran.of(msg.id)).toBe(1);

@@ -6,6 +6,8 @@ import { APP_CSS } from './assets/app-css.js';
 import { APP_JS } from './assets/app-js.js';
 import { INDEX_HTML } from './assets/index-html.js';
 import { buildTimeline } from './timeline.js';
+import type { Authenticator } from '../security/authenticator.js';
+import { protectHandler } from '../security/protect-handler.js';
 
 export interface UiServerOptions {
   store: StateStore;
@@ -23,7 +25,16 @@ export interface UiServerOptions {
    * points its own name at 127.0.0.1 to read the API).
    */
   allowedHosts?: string[];
+  /**
+   * When given, the JSON API (`/api/…`, every tenant's history) needs a
+   * credential with the `admin` scope (the A2A server's authenticators; see
+   * `protectHandler`); the page, its assets and `/healthz` stay open.
+   */
+  authenticators?: readonly Authenticator[];
 }
+
+/** Paths served without a credential when `authenticators` are set: the static page and the probe carry no data. */
+export const UI_PUBLIC_PATHS: readonly string[] = ['/', '/index.html', '/app.js', '/app.css', '/healthz'];
 
 export interface UiServer {
   server: Server;
@@ -100,8 +111,9 @@ export async function createUiServer(options: UiServerOptions): Promise<UiServer
         } else {
           res.write(': ping\n\n');
         }
-      } catch (error) {
-        res.write(`event: problem\ndata: ${JSON.stringify({ message: error instanceof Error ? error.message : String(error) })}\n\n`);
+      } catch {
+        // never echo store errors (they can carry connection strings)
+        res.write(`event: problem\ndata: ${JSON.stringify({ message: 'the store could not be read' })}\n\n`);
       }
       if (!closed) timer = setTimeout(() => void tick(), pollMs);
     };
@@ -138,13 +150,21 @@ export async function createUiServer(options: UiServerOptions): Promise<UiServer
     return json(res, 404, { error: 'not found' });
   };
 
-  const server = createServer((req, res) => {
+  const serve = (req: IncomingMessage, res: ServerResponse) => {
     route(req, res).catch((error: unknown) => {
       if (res.headersSent) return void res.end();
       if (error instanceof BadRequest) return json(res, 400, { error: error.message });
-      json(res, 500, { error: error instanceof Error ? error.message : String(error) });
+      json(res, 500, { error: 'internal error' });
     });
-  });
+  };
+  const guarded = options.authenticators?.length
+    ? (req: IncomingMessage, res: ServerResponse) => {
+        // the Host check comes first, as without auth (DNS rebinding)
+        if (!hostAllowed(req)) return send(res, 421, 'text/plain; charset=utf-8', 'unexpected Host header\n');
+        protectHandler(serve, { authenticators: options.authenticators!, scope: 'admin', publicPaths: UI_PUBLIC_PATHS })(req, res);
+      }
+    : serve;
+  const server = createServer(guarded);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 4600, options.host ?? '127.0.0.1', () => {

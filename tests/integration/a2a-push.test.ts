@@ -39,7 +39,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
   hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
-  agent = await startAgent({ push: { enabled: true, backoffMs: 20 } });
+  agent = await startAgent({ push: { enabled: true, backoffMs: 20, outbound: { allowLoopback: true } } });
   client = await new ClientFactory().createFromUrl(agent.url);
 });
 afterAll(async () => {

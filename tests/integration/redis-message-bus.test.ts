@@ -24,15 +24,18 @@ describeMessageBus<RedisMessageBus>({
   name: 'Redis Streams',
   skip: url ? false : 'Redis is not reachable',
   create: () => createRedisMessageBus({ url: url!, prefix: `pft-${randomBytes(4).toString('hex')}`, blockMs: 500 }),
+  // a second process on the same Redis and prefix
+  connect: (bus) => createRedisMessageBus({ url: url!, prefix: bus.prefix, blockMs: 500 }),
   destroy: (bus) => purge(bus.prefix),
   capabilities: {
+    crash: (bus) => bus.simulateCrash(),
     rawPublish: (bus, topic, bytes) => bus.publishRaw(topic, bytes),
     orderedPerKey: true,
     retainsBeforeGroup: true,
     leaseMs: 400,
   },
   additionalTests: (ctx) => {
-    it('reclaims with XAUTOCLAIM what a dead consumer read and never acked', async () => {
+    it('reclaims what a dead consumer read and never acked (by the lease of the consumer that held it)', async () => {
       const bus = ctx.bus();
       const topic = ctx.topic();
       const group = ctx.group();
@@ -67,15 +70,25 @@ describeMessageBus<RedisMessageBus>({
       expect(await bus.client.xlen(bus.keys(topic).stream)).toBe(200);
     });
 
-    it('trims the stream to about maxLen', async () => {
+    it('a topic at maxLen refuses publishes with QUEUE_FULL instead of trimming unread work; onNearLimit warns first', async () => {
       const prefix = `pft-${randomBytes(4).toString('hex')}`;
-      const small = await createRedisMessageBus({ url: url!, prefix, maxLen: 100 });
+      const warnings: { topic: string; length: number; maxLen: number }[] = [];
+      const small = await createRedisMessageBus({ url: url!, prefix, maxLen: 100, onNearLimit: (w) => void warnings.push(w) });
       try {
         const topic = ctx.topic();
-        for (let i = 0; i < 10; i++) await Promise.all(Array.from({ length: 100 }, (_, n) => small.publish(ctx.envelope(topic, { n }))));
-        const len = await small.client.xlen(small.keys(topic).stream);
-        expect(len).toBeLessThan(400);
-        expect(len).toBeGreaterThanOrEqual(100);
+        const results = await Promise.allSettled(Array.from({ length: 150 }, (_, n) => small.publish(ctx.envelope(topic, { n }))));
+        expect(results.filter((r) => r.status === 'fulfilled').length).toBe(100);
+        const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+        expect(refused.length).toBe(50);
+        for (const r of refused) expect(isPenguiflowError(r.reason, 'QUEUE_FULL')).toBe(true);
+        expect(String((refused[0]!.reason as Error).message)).toContain('maxLen 100');
+        expect(await small.client.xlen(small.keys(topic).stream)).toBe(100);
+        expect(warnings).toEqual([{ topic, length: 80, maxLen: 100 }]);
+        // every one of the 100 accepted entries is still there for the group that comes
+        const got = new Set<number>();
+        await small.consume(topic, 'late', async (d) => void got.add((d.envelope.message.payload as { n: number }).n), { concurrency: 10 });
+        await ctx.waitFor(() => got.size === 100, 10_000, 'the 100 accepted entries');
+        expect([...got].sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, n) => n));
       } finally {
         await small.close();
         await purge(prefix);
@@ -141,9 +154,9 @@ describeMessageBus<RedisMessageBus>({
       }
     });
 
-    it('an unreachable Redis gives one clear BusUnavailableError naming host:port, not the password', async () => {
+    it('failFast: an unreachable Redis gives one clear BusUnavailableError naming host:port, not the password', async () => {
       const start = Date.now();
-      const error = await createRedisMessageBus({ url: 'redis://:s3cret@127.0.0.1:1', connectTimeoutMs: 2_000 }).catch((e: unknown) => e);
+      const error = await createRedisMessageBus({ url: 'redis://:s3cret@127.0.0.1:1', connectTimeoutMs: 2_000, failFast: true }).catch((e: unknown) => e);
       expect(Date.now() - start).toBeLessThan(5_000);
       expect(isPenguiflowError(error, 'BUS_UNAVAILABLE')).toBe(true);
       expect((error as Error).message).toContain('127.0.0.1:1');

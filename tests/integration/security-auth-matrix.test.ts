@@ -1,16 +1,213 @@
 /**
- * The authorization matrix: every A2A operation, on JSON-RPC (v1.0 and the v0.3 names) and on REST,
+ * Part 1, every entry point: every operation over every transport (JSON-RPC
+ * v1.0 and v0.3, REST, SSE, gRPC, WebSocket, push configs, the ops endpoint
+ * and the trace viewer API) × {none, no scopes, read, send, cancel, admin,
+ * other tenant} gives the same answer table. The table is built from the
+ * server's own registries (METHODS, the v0.3 names, the REST routes, the gRPC
+ * service, the WebSocket ops, A2A_TRANSPORTS), so an operation or a
+ * transport added without a row fails here.
+ *
+ * Part 2, credential forms: every A2A operation, on JSON-RPC (v1.0 and the v0.3 names) and on REST,
  * × {no credential, invalid, expired, right credential of another tenant,
  * right credential without the scope, right credential}. Each cell gets its
  * status and error reason, and no denied response carries the other
  * tenant's data. Tokens are ES256 JWTs verified against a JWKS served over
  * HTTP on 127.0.0.1, minted at test time.
  */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OPERATION_SCOPES, type Scope } from '../../src/security/index.js';
-import type { A2AMethod } from '../../src/a2a/index.js';
-import type { RunningAgent } from './a2a-fixtures.js';
+import { createA2ASecurity, createApiKeyAuthenticator, generateApiKey, hashApiKey, OPERATION_SCOPES, type Scope } from '../../src/security/index.js';
+import { A2A_TRANSPORTS, LEGACY_METHODS, METHODS, type A2AMethod } from '../../src/a2a/index.js';
+import { REST_METHODS } from '../../src/a2a/server/rest-binding.js';
+import { createA2AGrpcServer, type A2AGrpcServer } from '../../src/a2a/grpc/index.js';
+import { createA2AWebSocketEndpoint, WS_OPERATIONS, type A2AWebSocketEndpoint } from '../../src/a2a/ws/index.js';
+import { createMetrics, serveOps, type OpsServer } from '../../src/observability/index.js';
+import { createUiServer, type UiServer } from '../../src/ui/index.js';
+import { startAgent, type RunningAgent } from './a2a-fixtures.js';
 import { startIssuer, startSecuredAgent, type Issuer } from './security-fixtures.js';
+import { fromHttpStatus, grpcCall, grpcClient, GRPC_SERVICE_METHODS, jsonRpc, rest as restCall, wsFrame, wsOpen, type OpInput, type Outcome, type WsOp } from './security-matrix-drivers.js';
+
+// ============================================================== part 1: every entry point
+
+type Credential = 'none' | 'noScopes' | 'read' | 'send' | 'cancel' | 'admin' | 'otherTenant';
+const CREDENTIALS: Credential[] = ['none', 'noScopes', 'read', 'send', 'cancel', 'admin', 'otherTenant'];
+const KEYS: Record<Exclude<Credential, 'none'>, { key: string; tenants: string[]; scopes: string[] }> = {
+  noScopes: { key: generateApiKey(), tenants: ['acme'], scopes: [] },
+  read: { key: generateApiKey(), tenants: ['acme'], scopes: ['read'] },
+  send: { key: generateApiKey(), tenants: ['acme'], scopes: ['send'] },
+  cancel: { key: generateApiKey(), tenants: ['acme'], scopes: ['cancel'] },
+  admin: { key: generateApiKey(), tenants: ['acme'], scopes: ['admin'] },
+  otherTenant: { key: generateApiKey(), tenants: ['globex'], scopes: ['send', 'read', 'cancel'] },
+};
+const keyOf = (c: Credential) => (c === 'none' ? undefined : KEYS[c].key);
+
+/** The one answer table: what every transport must say for a credential and the scope an operation needs. */
+function expected(c: Credential, scope: string): Outcome {
+  if (c === 'none') return 'unauthenticated';
+  if (c === 'admin') return 'allowed';
+  if (c === 'noScopes' || c === 'otherTenant') return 'denied';
+  return c === scope ? 'allowed' : 'denied';
+}
+
+/** Operations outside A2A, with the scope they need. */
+const OPS_OPERATIONS = { GetMetrics: 'admin' } as const;
+const UI_OPERATIONS = { ListTraces: 'admin', GetTrace: 'admin', GetTraceTimeline: 'admin', StreamTrace: 'admin' } as const;
+const TRANSPORTS = [...A2A_TRANSPORTS, 'OPS', 'UI'] as const;
+type Transport = (typeof TRANSPORTS)[number];
+
+interface Row {
+  transport: Transport;
+  operation: string;
+  scope: string;
+  run(c: Credential): Promise<{ outcome: Outcome; text: string }>;
+}
+
+describe('security matrix: every operation × every transport × every credential, one answer table', () => {
+  let agent: RunningAgent;
+  let grpcServer: A2AGrpcServer;
+  let grpcTarget = '';
+  let ws: A2AWebSocketEndpoint | undefined;
+  let ops: OpsServer;
+  let ui: UiServer;
+  let doneTask = '';
+  let n = 0;
+  const adminHeaders = () => ({ 'A2A-Version': '1.0', 'Content-Type': 'application/json', 'X-API-Key': KEYS.admin.key });
+  const message = (text: string) => ({ messageId: `mx-${Date.now()}-${++n}`, role: 'ROLE_USER', parts: [{ text }] });
+  /** Cancel must find a running task when it is allowed; a denied call never reaches it. */
+  const inputFor = async (op: A2AMethod, c: Credential): Promise<OpInput> => {
+    let taskId = doneTask;
+    if (op === METHODS.cancelTask && expected(c, 'cancel') === 'allowed') {
+      const r = await fetch(`${agent.url}/a2a/rest/acme/message:send`, { method: 'POST', headers: adminHeaders(), body: JSON.stringify({ message: message('slow:20000'), configuration: { returnImmediately: true } }) });
+      taskId = ((await r.json()) as { task: { id: string } }).task.id;
+    }
+    return { taskId, message, pushUrl: 'http://127.0.0.1:9/hook' };
+  };
+
+  beforeAll(async () => {
+    const authenticators = [createApiKeyAuthenticator({ keys: Object.entries(KEYS).map(([id, k]) => ({ id, hash: hashApiKey(k.key), tenants: k.tenants, scopes: k.scopes })) })];
+    const security = createA2ASecurity({ authenticators });
+    agent = await startAgent({
+      auth: security.auth,
+      authorize: security.authorize,
+      card: { name: 'matrix', description: 'every entry point', ...security.card },
+      push: { enabled: true, outbound: { allowLoopback: true }, maxAttempts: 1 },
+      extendedCard: { name: 'matrix (extended)', description: 'more', version: '1.0.0', supportedInterfaces: [], capabilities: {}, defaultInputModes: [], defaultOutputModes: [], skills: [] },
+      onListen: (srv) => srv.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => ws?.handleUpgrade(req, socket, head)),
+    });
+    ws = createA2AWebSocketEndpoint({ server: agent.server, onError: () => undefined });
+    // gRPC and WebSocket get no auth options: they inherit the HTTP server's gate
+    grpcServer = createA2AGrpcServer({ server: agent.server, onError: () => undefined });
+    grpcTarget = (await grpcServer.listen()).target;
+    ops = await serveOps({ port: 0, metrics: createMetrics(), authenticators });
+    ui = await createUiServer({ store: agent.store, port: 0, authenticators });
+    const r = await fetch(`${agent.url}/a2a/rest/acme/message:send`, { method: 'POST', headers: adminHeaders(), body: JSON.stringify({ message: message('hello') }) });
+    doneTask = ((await r.json()) as { task: { id: string } }).task.id;
+    const cfg = await fetch(`${agent.url}/a2a/rest/acme/tasks/${doneTask}/pushNotificationConfigs`, { method: 'POST', headers: adminHeaders(), body: JSON.stringify({ id: 'cfg-1', url: 'http://127.0.0.1:9/hook' }) });
+    expect(cfg.status).toBe(200);
+  });
+  afterAll(async () => {
+    await ws?.close();
+    await grpcServer?.close();
+    await ops?.close();
+    await ui?.close();
+    await agent?.close();
+  });
+
+  const a2aOps = Object.values(METHODS);
+  const grpc = () => grpcClient(grpcTarget);
+  const wsOps = Object.keys(WS_OPERATIONS) as WsOp[];
+  const rows: Row[] = [
+    ...a2aOps.map((op): Row => ({ transport: 'JSONRPC', operation: op, scope: OPERATION_SCOPES[op], run: async (c) => jsonRpc(agent.url, op, keyOf(c), await inputFor(op, c), false) })),
+    ...Object.keys(LEGACY_METHODS).map((name): Row => {
+      const op = LEGACY_METHODS[name]!;
+      return { transport: 'JSONRPC-0.3', operation: name, scope: OPERATION_SCOPES[op], run: async (c) => jsonRpc(agent.url, op, keyOf(c), await inputFor(op, c), true) };
+    }),
+    ...Object.entries(REST_METHODS).map(([route, op]): Row => ({ transport: 'HTTP+JSON', operation: `${route} (${op})`, scope: OPERATION_SCOPES[op], run: async (c) => restCall(agent.url, op, keyOf(c), await inputFor(op, c)) })),
+    ...GRPC_SERVICE_METHODS.map((name): Row => {
+      const op = name as A2AMethod;
+      return {
+        transport: 'GRPC',
+        operation: name,
+        scope: OPERATION_SCOPES[op],
+        run: async (c) => {
+          const client = grpc();
+          try {
+            return await grpcCall(client, op, keyOf(c), await inputFor(op, c));
+          } finally {
+            client.close();
+          }
+        },
+      };
+    }),
+    ...wsOps.map((wop): Row => {
+      const op = WS_OPERATIONS[wop];
+      return {
+        transport: 'WEBSOCKET',
+        operation: wop,
+        scope: OPERATION_SCOPES[op],
+        run: async (c) => {
+          const conn = await wsOpen(agent.url, keyOf(c));
+          if (typeof conn === 'string') return { outcome: conn, text: 'upgrade refused' };
+          try {
+            return await wsFrame(conn, wop, (await inputFor(op, c)).taskId);
+          } finally {
+            conn.close();
+          }
+        },
+      };
+    }),
+    ...Object.entries(OPS_OPERATIONS).map(([op, scope]): Row => ({
+      transport: 'OPS',
+      operation: op,
+      scope,
+      run: async (c) => {
+        const res = await fetch(`${ops.url}/metrics`, { headers: keyOf(c) ? { 'X-API-Key': keyOf(c)! } : {} });
+        return { outcome: fromHttpStatus(res.status), text: (await res.text()).slice(0, 200) };
+      },
+    })),
+    ...Object.entries(UI_OPERATIONS).map(([op, scope]): Row => ({
+      transport: 'UI',
+      operation: op,
+      scope,
+      run: async (c) => {
+        const path = { ListTraces: '/api/traces', GetTrace: `/api/traces/${doneTask}`, GetTraceTimeline: `/api/traces/${doneTask}/timeline`, StreamTrace: `/api/traces/${doneTask}/stream` }[op]!;
+        const res = await fetch(`${ui.url}${path}?tenant=acme`, { headers: keyOf(c) ? { 'X-API-Key': keyOf(c)! } : {} });
+        await res.body?.cancel();
+        return { outcome: fromHttpStatus(res.status), text: String(res.status) };
+      },
+    })),
+  ];
+
+  it('has a row for every registered operation of every transport (adding one without a row fails)', () => {
+    const has = (t: Transport, op: string) => rows.some((r) => r.transport === t && (r.operation === op || r.operation.endsWith(`(${op})`)));
+    for (const t of TRANSPORTS) expect(rows.some((r) => r.transport === t), `transport ${t} has no rows`).toBe(true);
+    for (const t of A2A_TRANSPORTS) expect((TRANSPORTS as readonly string[]).includes(t), t).toBe(true);
+    for (const op of Object.values(METHODS)) {
+      expect(has('JSONRPC', op), `JSON-RPC ${op}`).toBe(true);
+      expect(has('HTTP+JSON', op), `REST ${op}`).toBe(true);
+      expect(has('GRPC', op), `gRPC ${op}`).toBe(true);
+      expect(OPERATION_SCOPES[op], `scope of ${op}`).toBeDefined();
+    }
+    for (const name of Object.keys(LEGACY_METHODS)) expect(has('JSONRPC-0.3', name), `v0.3 ${name}`).toBe(true);
+    for (const name of GRPC_SERVICE_METHODS) expect(has('GRPC', name), `gRPC service method ${name}`).toBe(true);
+    for (const wop of Object.keys(WS_OPERATIONS)) expect(has('WEBSOCKET', wop), `WebSocket ${wop}`).toBe(true);
+  });
+
+  it.each(TRANSPORTS.map((t) => [t] as const))('%s answers the table for every operation and credential', async (transport) => {
+    const mismatches: string[] = [];
+    for (const row of rows.filter((r) => r.transport === transport)) {
+      for (const c of CREDENTIALS) {
+        const got = await row.run(c);
+        const want = expected(c, row.scope);
+        if (got.outcome !== want) mismatches.push(`${row.transport} ${row.operation} × ${c}: want ${want}, got ${got.outcome} (${got.text.slice(0, 160)})`);
+      }
+    }
+    expect(mismatches).toEqual([]);
+  });
+});
+
+// ============================================================== part 2: credential forms (JWT)
 
 const SECRET = 'acme-secret-payload-7f3a';
 const ALL: Scope[] = ['send', 'read', 'cancel'];

@@ -56,7 +56,7 @@ export async function startSecuredAgent(issuer: Issuer, extra: Partial<A2ASecuri
     auth: security.auth,
     authorize: security.authorize,
     card: { name: 'secured agent', description: 'Echo behind auth', ...security.card },
-    push: { enabled: true, allowUrl: () => true },
+    push: { enabled: true, outbound: { allowLoopback: true } },
     extendedCard: { name: 'secured agent (extended)', description: 'more', version: '1.0.0', supportedInterfaces: [], capabilities: {}, defaultInputModes: [], defaultOutputModes: [], skills: [] },
     ...overrides,
   });

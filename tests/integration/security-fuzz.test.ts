@@ -7,10 +7,17 @@
  * the server never crashes and logs no internal fault; its heap is flat
  * afterwards. Slow request bodies and slow headers time out.
  */
+import type { IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
+import * as grpc from '@grpc/grpc-js';
+import { Packr } from 'msgpackr';
+import WebSocket from 'ws';
+import { createA2AGrpcServer, type A2AGrpcServer } from '../../src/a2a/grpc/index.js';
+import { createA2AWebSocketEndpoint, WS_JSON_PROTOCOL, WS_MSGPACK_PROTOCOL, type A2AWebSocketEndpoint } from '../../src/a2a/ws/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METHODS, LEGACY_METHODS } from '../../src/a2a/index.js';
 import { startAgent, type RunningAgent } from './a2a-fixtures.js';
@@ -228,4 +235,130 @@ describe('fuzz behind authentication: hostile credentials', () => {
     );
     expect(securedFaults).toEqual([]);
   }, 120_000);
+});
+
+describe('fuzz: gRPC requests and WebSocket frames', () => {
+  let target = '';
+  let grpcServer: A2AGrpcServer;
+  let wsEndpoint: A2AWebSocketEndpoint | undefined;
+  let fuzzed: RunningAgent;
+  const fuzzFaults: unknown[] = [];
+  beforeAll(async () => {
+    fuzzed = await startAgent({
+      onError: (e) => fuzzFaults.push(e),
+      onListen: (srv) => srv.on('upgrade', (req: IncomingMessage, s: Duplex, head: Buffer) => wsEndpoint?.handleUpgrade(req, s, head)),
+    });
+    wsEndpoint = createA2AWebSocketEndpoint({ server: fuzzed.server, onError: (e) => fuzzFaults.push(e) });
+    grpcServer = createA2AGrpcServer({ server: fuzzed.server, onError: (e) => fuzzFaults.push(e) });
+    target = (await grpcServer.listen()).target;
+  });
+  afterAll(async () => {
+    await wsEndpoint?.close();
+    await grpcServer?.close();
+    await fuzzed?.close();
+  });
+
+  it('5,000 malformed gRPC calls (random bytes, random paths, hostile metadata): a status every time, no internal fault', async () => {
+    const client = new grpc.Client(target, grpc.credentials.createInsecure());
+    const service = '/lf.a2a.v1.A2AService/';
+    const names = [...Object.values(METHODS), 'Nope', 'constructor', '__proto__', ''];
+    const codes = new Map<number, number>();
+    const call = fc.record({
+      name: fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...names) }, { weight: 1, arbitrary: fc.string({ maxLength: 20 }) }),
+      bytes: fc.oneof(fc.uint8Array({ maxLength: 400 }), fc.constant(new Uint8Array(0))),
+      version: fc.oneof(fc.constantFrom('1.0', '1.0', '0.3', ''), fc.string({ maxLength: 10 })),
+      tenant: fc.option(fc.oneof(fc.constantFrom('acme', '', '../x', 'a'.repeat(200)), fc.string({ maxLength: 20 })), { nil: undefined }),
+      lastEventId: fc.option(fc.oneof(fc.string({ maxLength: 10 }), fc.constant('99999999999999999999')), { nil: undefined }),
+    });
+    const streaming = new Set<string>(['SendStreamingMessage', 'SubscribeToTask']);
+    await fc.assert(
+      fc.asyncProperty(call, async (c) => {
+        const md = new grpc.Metadata();
+        md.set('a2a-version', c.version.replace(/[^\x20-\x7e]/g, ''));
+        if (c.tenant !== undefined) md.set('x-penguiflow-tenant', c.tenant.replace(/[^\x20-\x7e]/g, ''));
+        if (c.lastEventId !== undefined) md.set('last-event-id', c.lastEventId.replace(/[^\x20-\x7e]/g, ''));
+        const path = service + c.name.replace(/[^\x21-\x7e]/g, '');
+        const id = (b: Buffer) => b;
+        const code = await new Promise<{ code: number; details: string }>((resolve) => {
+          const opts = { deadline: Date.now() + 5_000 };
+          if (streaming.has(c.name)) {
+            const s = client.makeServerStreamRequest(path, id, id, Buffer.from(c.bytes), md, opts);
+            let done = false;
+            const end = (code: number, details = '') => {
+              if (done) return;
+              done = true;
+              s.cancel();
+              resolve({ code, details });
+            };
+            s.on('data', () => end(0));
+            s.on('error', (e: grpc.ServiceError) => end(e.code, e.details));
+            s.on('end', () => end(0));
+          } else client.makeUnaryRequest(path, id, id, Buffer.from(c.bytes), md, opts, (err) => resolve(err ? { code: err.code, details: err.details } : { code: 0, details: '' }));
+        });
+        codes.set(code.code, (codes.get(code.code) ?? 0) + 1);
+        expect(code.code, `${c.name} → ${code.code}`).not.toBe(grpc.status.DEADLINE_EXCEEDED); // answered, never hung
+        expect(code.code, `${c.name} → ${code.code}`).not.toBe(grpc.status.UNKNOWN);
+        // INTERNAL only from grpc-js itself, for bytes that are not the method's protobuf message
+        if ((code.code as grpc.status) === grpc.status.INTERNAL) expect(code.details, c.name).toMatch(/deserializ|parse|invalid wire|index out of range|premature|illegal/i);
+      }),
+      { numRuns: 5_000, seed: 11 },
+    );
+    client.close();
+    console.info('grpc fuzz codes', JSON.stringify(Object.fromEntries(codes)));
+    expect(fuzzFaults).toEqual([]);
+    expect(codes.get(grpc.status.UNIMPLEMENTED) ?? 0).toBeGreaterThan(0); // random paths
+    expect(codes.get(grpc.status.FAILED_PRECONDITION) ?? 0).toBeGreaterThan(0); // bad versions
+  }, 300_000);
+
+  it('5,000 malformed WebSocket frames (JSON and msgpack): one typed reply per frame, the connection survives, no internal fault', async () => {
+    const open = (protocol: string) =>
+      new Promise<WebSocket>((resolve, reject) => {
+        const ws = new WebSocket(`${fuzzed.url.replace(/^http/, 'ws')}/a2a/ws`, [protocol]);
+        ws.once('open', () => resolve(ws));
+        ws.once('error', reject);
+      });
+    const json = await open(WS_JSON_PROTOCOL);
+    const mp = await open(WS_MSGPACK_PROTOCOL);
+    const packr = new Packr({ useRecords: false });
+    const replies = { json: [] as Record<string, unknown>[], mp: [] as Record<string, unknown>[] };
+    json.on('message', (d) => replies.json.push(JSON.parse(d.toString()) as Record<string, unknown>));
+    mp.on('message', (d) => replies.mp.push(packr.unpack(d as Buffer) as Record<string, unknown>));
+    const frameValue = fc.oneof(
+      { weight: 4, arbitrary: fc.record({ op: fc.oneof(fc.constantFrom('get', 'cancel', 'subscribe', 'unsubscribe', 'constructor', '__proto__', 'toString'), fc.string({ maxLength: 10 })), id: fc.anything(), taskId: fc.oneof(fc.string({ maxLength: 300 }), fc.anything()), lastEventId: fc.anything() }, { requiredKeys: [] }) },
+      { weight: 2, arbitrary: fc.jsonValue() },
+      { weight: 1, arbitrary: fc.anything() },
+    );
+    const frame = fc.oneof(
+      { weight: 6, arbitrary: frameValue.map((v) => ({ text: JSON.stringify(v) ?? 'null', value: v })) },
+      { weight: 2, arbitrary: fc.string({ maxLength: 200 }).map((t) => ({ text: t, value: t })) },
+      { weight: 1, arbitrary: fc.uint8Array({ maxLength: 200 }).map((u) => ({ text: Buffer.from(u).toString('latin1'), value: u })) },
+    );
+    let sent = 0;
+    await fc.assert(
+      fc.asyncProperty(frame, async (f) => {
+        sent++;
+        json.send(f.text);
+        let packed: Buffer;
+        try {
+          packed = packr.pack(f.value);
+        } catch {
+          packed = Buffer.from(f.text, 'latin1');
+        }
+        if (sent % 7 === 0) mp.send(f.text); // some text frames on the msgpack protocol too
+        else mp.send(packed, { binary: true });
+        if (sent % 100 === 0) await expect.poll(() => Math.min(replies.json.length, replies.mp.length), { timeout: 10_000 }).toBe(sent);
+      }),
+      { numRuns: 5_000, seed: 13 },
+    );
+    await expect.poll(() => [replies.json.length, replies.mp.length], { timeout: 10_000 }).toEqual([sent, sent]);
+    for (const r of [...replies.json, ...replies.mp]) {
+      expect(typeof r.op).toBe('string');
+      if (r.op === 'error') expect((r.error as { reason: string }).reason).not.toBe('INTERNAL_ERROR');
+    }
+    expect(json.readyState).toBe(WebSocket.OPEN);
+    expect(mp.readyState).toBe(WebSocket.OPEN);
+    expect(fuzzFaults).toEqual([]);
+    json.close();
+    mp.close();
+  }, 300_000);
 });

@@ -74,7 +74,7 @@ beforeAll(async () => {
     auth: security.auth,
     authorize: security.authorize,
     card: { name: 'logged', description: 'logged', ...security.card },
-    push: { enabled: true, allowUrl: () => true, maxAttempts: 2, backoffMs: 5 },
+    push: { enabled: true, outbound: { allowLoopback: true }, maxAttempts: 2, backoffMs: 5 },
     codec: {
       encode: (payload) => {
         if (typeof payload === 'string' && payload.startsWith('encode-fail:')) throw new Error(`cannot encode ${payload}`);

@@ -119,3 +119,84 @@ describe('remote agent URL allowlist', () => {
     }
   });
 });
+
+describe('remote agent URL allowlist through the agent card (every hop checked, no redirects, bounded bodies)', () => {
+  let trap: Server;
+  let trapUrl = '';
+  let trapConnections = 0;
+  let fake: Server;
+  let fakeUrl = '';
+  const fakeSeen: { path: string; auth: string | undefined }[] = [];
+  const card = (url: string) => ({
+    name: 'fake',
+    description: 'card pointing elsewhere',
+    version: '1.0.0',
+    supportedInterfaces: [{ url, protocolBinding: 'JSONRPC', protocolVersion: '1.0' }],
+    capabilities: { streaming: true },
+    defaultInputModes: [],
+    defaultOutputModes: [],
+    skills: [],
+  });
+
+  beforeAll(async () => {
+    trap = createServer((req, res) => res.writeHead(200).end('{}'));
+    trap.on('connection', () => trapConnections++);
+    await new Promise<void>((r) => trap.listen(0, '127.0.0.1', r));
+    trapUrl = `http://127.0.0.1:${(trap.address() as AddressInfo).port}`;
+    fake = createServer((req, res) => {
+      fakeSeen.push({ path: req.url ?? '', auth: req.headers.authorization });
+      req.resume();
+      const path = req.url ?? '';
+      if (path.startsWith('/elsewhere/')) return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(card(`${trapUrl}/a2a/jsonrpc`)));
+      if (path.startsWith('/redirect/')) return res.writeHead(302, { location: `${trapUrl}/.well-known/agent-card.json` }).end();
+      if (path.startsWith('/huge/')) {
+        // an endless card: the client must stop reading at its bound
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const chunk = Buffer.alloc(64 * 1024, 0x20);
+        const pump = () => {
+          while (res.write(chunk)) if (res.writableLength > 1 << 20) break;
+        };
+        res.on('drain', pump);
+        pump();
+        res.on('close', () => res.removeAllListeners('drain'));
+        return;
+      }
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => fake.listen(0, '127.0.0.1', r));
+    fakeUrl = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    fake.closeAllConnections();
+    await new Promise<void>((r) => fake.close(() => r()));
+    await new Promise<void>((r) => trap.close(() => r()));
+  });
+
+  const req = (agentUrl: string) => ({ agentUrl, message: message('secret payload', { tenant: 'acme' }), idempotencyKey: `k-${Math.random()}` });
+
+  it("a card whose interface URL points elsewhere: the call fails FORBIDDEN and the other address gets zero connections", async () => {
+    const transport = allowlistTransport(createA2AClient({ timeoutMs: 2_000, headers: { Authorization: 'Bearer client-token' } }), [`${fakeUrl}/elsewhere`]);
+    await expect(transport.send(req(`${fakeUrl}/elsewhere/agent-card.json`))).rejects.toMatchObject({ code: 'FORBIDDEN', details: { reason: 'AGENT_URL_NOT_ALLOWED' } });
+    expect(trapConnections).toBe(0);
+    expect(fakeSeen.filter((s) => s.path.startsWith('/elsewhere/')).every((s) => s.path.includes('agent'))).toBe(true); // only the card was fetched
+  });
+
+  it('a 302 on the card path is not followed: FORBIDDEN, zero connections to the target', async () => {
+    const transport = allowlistTransport(createA2AClient({ timeoutMs: 2_000, headers: { Authorization: 'Bearer client-token' } }), [`${fakeUrl}/redirect`]);
+    await expect(transport.send(req(`${fakeUrl}/redirect/agent-card.json`))).rejects.toMatchObject({ code: 'FORBIDDEN', details: { reason: 'REDIRECT_NOT_FOLLOWED' } });
+    expect(trapConnections).toBe(0);
+  });
+
+  it('without an allowlist a redirect is still not followed', async () => {
+    await expect(createA2AClient({ timeoutMs: 2_000 }).send(req(`${fakeUrl}/redirect/agent-card.json`))).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    expect(trapConnections).toBe(0);
+  });
+
+  it('an endless card is cut at maxResponseBytes (PAYLOAD_TOO_LARGE), memory stays flat', async () => {
+    const before = process.memoryUsage().rss;
+    const client = createA2AClient({ timeoutMs: 10_000, maxResponseBytes: 1024 * 1024 });
+    await expect(client.send(req(`${fakeUrl}/huge/agent-card.json`))).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    expect(process.memoryUsage().rss - before).toBeLessThan(64 * 1024 * 1024);
+  });
+});
+

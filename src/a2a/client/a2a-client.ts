@@ -10,7 +10,8 @@
  *   caller's `signal`. Connections are reused (Node's fetch keeps them alive).
  * - Wire errors become typed PenguiflowErrors that keep the A2A code and reason.
  */
-import { DeadlineExceededError, RemoteError } from '../../errors/index.js';
+import { DeadlineExceededError, findPenguiflowError, ForbiddenError, RemoteError } from '../../errors/index.js';
+import { createGuardedFetch } from '../../security/guarded-fetch.js';
 import type { Message } from '../../core/message.js';
 import type { RemoteCallRequest, RemoteCallResult, RemoteStreamEvent, RemoteTaskState, RemoteTransport } from '../../protocols/remote-transport.js';
 import {
@@ -39,6 +40,15 @@ export interface A2AClientOptions {
   /** Extra headers (e.g. Authorization) on every request. */
   headers?: Record<string, string> | (() => Record<string, string> | Promise<Record<string, string>>);
   fetch?: typeof fetch;
+  /**
+   * Checked before every connection the client makes: the card URL, every
+   * interface URL the card names (including gRPC targets, as `http://host:port`)
+   * and each request. Redirects are never followed, so a 3xx cannot lead
+   * elsewhere. `allowlistTransport` sets it from an allowlist.
+   */
+  allowUrl?: (url: URL) => boolean | Promise<boolean>;
+  /** Largest response body (JSON reply; the card at most 1 MiB); past it PAYLOAD_TOO_LARGE. SSE streams are bounded per event. Default 16 MiB. */
+  maxResponseBytes?: number;
   /** How long a fetched card is reused. Default 5 min. */
   cardTtlMs?: number;
   /** Payload → parts (default: string → text part, else data part). */
@@ -46,6 +56,9 @@ export interface A2AClientOptions {
   /** Parts → payload (default: one text/data part → the value, else `Part[]`). */
   decode?: (parts: Part[]) => unknown;
 }
+
+/** Largest agent card read. */
+const MAX_CARD_BYTES = 1024 * 1024;
 
 interface ResolvedAgent {
   card: AgentCard;
@@ -78,13 +91,30 @@ interface CallScope {
 export class A2AClient implements RemoteTransport {
   private readonly agents = new Map<string, Promise<ResolvedAgent>>();
   private readonly fetchImpl: typeof fetch;
+  /** Card discovery: same guard without the URL check (the card URL derives from the agent URL, checked once per discovery). */
+  private readonly cardFetch: typeof fetch;
   private readonly encode: (payload: unknown) => Part[];
   private readonly decode: (parts: Part[]) => unknown;
 
   constructor(private readonly options: A2AClientOptions = {}) {
-    this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
+    // One guarded fetch for every hop: allowlist check, redirects not followed, bounded bodies.
+    this.fetchImpl = createGuardedFetch({
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+      ...(options.allowUrl ? { allowUrl: options.allowUrl } : {}),
+      ...(options.maxResponseBytes !== undefined ? { maxResponseBytes: options.maxResponseBytes } : {}),
+    });
+    this.cardFetch = createGuardedFetch({
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+      maxResponseBytes: Math.min(options.maxResponseBytes ?? MAX_CARD_BYTES, MAX_CARD_BYTES),
+    });
     this.encode = options.encode ?? payloadToParts;
     this.decode = options.decode ?? ((parts) => partsToPayload(parts));
+  }
+
+  /** A client with the same options whose every connection must also pass `allow` (used by `allowlistTransport`). */
+  restrictTo(allow: (url: URL) => boolean | Promise<boolean>): A2AClient {
+    const prev = this.options.allowUrl;
+    return new A2AClient({ ...this.options, allowUrl: prev ? async (u) => (await prev(u)) && (await allow(u)) : allow });
   }
 
   // ------------------------------------------------------------ discovery
@@ -111,6 +141,11 @@ export class A2AClient implements RemoteTransport {
   }
 
   private async discover(agentUrl: string, signal?: AbortSignal): Promise<ResolvedAgent> {
+    const allow = this.options.allowUrl;
+    if (allow && !(await allow(new URL(agentUrl)))) {
+      throw new ForbiddenError('Remote agent URL is not on the allowlist', { retryable: false, details: { agentUrl, reason: 'AGENT_URL_NOT_ALLOWED' } });
+    }
+    // the well-known card paths are on the agent URL's own origin
     const candidates = agentUrl.endsWith('.json')
       ? [agentUrl]
       : [new URL(AGENT_CARD_PATH, agentUrl).href, new URL(LEGACY_AGENT_CARD_PATH, agentUrl).href];
@@ -120,7 +155,7 @@ export class A2AClient implements RemoteTransport {
     for (const url of candidates) {
       let res: Response;
       try {
-        res = await this.fetchImpl(url, { headers: { [A2A_VERSION_HEADER]: '1.0', ...(await this.extraHeaders()) }, signal: sig });
+        res = await this.cardFetch(url, { headers: { [A2A_VERSION_HEADER]: '1.0', ...(await this.extraHeaders()) }, signal: sig });
       } catch (error) {
         throw fromTransportFailure(error, { agentUrl, method: 'GetAgentCard', callerSignal: signal, timedOut: timeout.aborted, byDeadline: false, timeoutMs: this.options.timeoutMs ?? 30_000 });
       }
@@ -130,13 +165,37 @@ export class A2AClient implements RemoteTransport {
         continue;
       }
       if (!res.ok) break;
-      const card = cardFromAny(await res.json());
-      return { card, binding: this.pickBinding(card, agentUrl), fetchedAt: Date.now() };
+      let body: unknown;
+      try {
+        body = await res.json();
+      } catch (error) {
+        const typed = findPenguiflowError(error); // a bounded body that overflowed (fetch wraps it in a TypeError)
+        if (typed) throw typed;
+        throw new RemoteError(`The agent card at ${url} is not JSON`, { retryable: false, cause: error, details: { agentUrl, reason: 'INVALID_AGENT_RESPONSE' } });
+      }
+      const card = cardFromAny(body);
+      return { card, binding: await this.pickBinding(card, agentUrl), fetchedAt: Date.now() };
     }
     throw new RemoteError(`No agent card at ${agentUrl} (HTTP ${lastStatus})`, { retryable: lastStatus >= 500, details: { agentUrl, httpStatus: lastStatus } });
   }
 
-  private pickBinding(card: AgentCard, agentUrl: string): WireBinding {
+  /** An interface URL the client may connect to (gRPC targets are `host:port`). */
+  private async interfaceAllowed(url: string, binding: string): Promise<boolean> {
+    const allow = this.options.allowUrl;
+    if (!allow) return true;
+    let parsed: URL;
+    try {
+      parsed = new URL(binding.toUpperCase() === 'GRPC' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? `http://${url}` : url);
+    } catch {
+      return false;
+    }
+    if (await allow(parsed)) return true;
+    if (binding.toUpperCase() !== 'GRPC') return false;
+    parsed.protocol = 'https:';
+    return allow(parsed);
+  }
+
+  private async pickBinding(card: AgentCard, agentUrl: string): Promise<WireBinding> {
     const wantVersion = this.options.protocolVersion;
     const ifaces = card.supportedInterfaces.map((i) => ({ ...i, version: i.protocolVersion.startsWith('0.') ? ('0.3' as const) : ('1.0' as const) }));
     const ordered = [...ifaces].sort((a, b) => {
@@ -144,10 +203,22 @@ export class A2AClient implements RemoteTransport {
         (wantVersion ? (x.version === wantVersion ? 0 : 10) : x.version === '1.0' ? 0 : 5) + (this.options.binding && x.protocolBinding.toUpperCase() !== this.options.binding ? 2 : 0);
       return score(a) - score(b);
     });
+    let refused = 0;
     for (const i of ordered) {
       if (wantVersion && i.version !== wantVersion) continue;
+      // the card is data from the peer: an interface outside the allowlist is never connected to
+      if (!(await this.interfaceAllowed(i.url, i.protocolBinding))) {
+        refused++;
+        continue;
+      }
       const b = createBinding(i.protocolBinding, i.url, i.version);
       if (b) return b;
+    }
+    if (refused > 0) {
+      throw new ForbiddenError(`The agent card at ${agentUrl} names only interfaces outside the allowlist`, {
+        retryable: false,
+        details: { agentUrl, reason: 'AGENT_URL_NOT_ALLOWED', refusedInterfaces: refused },
+      });
     }
     throw new RemoteError(`The agent at ${agentUrl} offers no binding this client speaks`, {
       retryable: false,

@@ -12,7 +12,7 @@
  * peers that accept a compressed request body, such as a penguiflow server
  * behind `withHttpCompression`).
  */
-import { Agent, fetch as undiciFetch } from 'undici';
+import { Agent, fetch as undiciFetch } from '../../peers/undici.js';
 import { compressBytes, type ContentEncoding } from '../../compression/compression.js';
 
 export interface A2AFetchOptions {

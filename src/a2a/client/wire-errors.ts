@@ -4,6 +4,7 @@
  */
 import {
   DeadlineExceededError,
+  findPenguiflowError,
   ForbiddenError,
   NotFoundError,
   PenguiflowError,
@@ -80,6 +81,8 @@ export function fromTransportFailure(
   context: { agentUrl: string; method: string; callerSignal?: AbortSignal; timedOut: boolean; byDeadline: boolean; timeoutMs: number },
 ): unknown {
   if (error instanceof PenguiflowError) return error;
+  const typed = findPenguiflowError(error); // e.g. PAYLOAD_TOO_LARGE from a bounded body, wrapped by fetch
+  if (typed) return typed;
   if (context.callerSignal?.aborted) return context.callerSignal.reason ?? error;
   const details = { agentUrl: context.agentUrl, method: context.method };
   if (context.timedOut) {

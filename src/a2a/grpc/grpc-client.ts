@@ -6,9 +6,7 @@
  * and both by the caller's `signal`. Wire errors become `PenguiflowError`s
  * (reason from the `google.rpc.ErrorInfo` in `grpc-status-details-bin`).
  */
-import * as grpc from '@grpc/grpc-js';
-import * as pb from '@a2a-js/sdk';
-import { A2AService } from '@a2a-js/sdk/server/grpc';
+import { A2AService, grpc, pb } from '../../peers/grpc.js';
 import { RemoteUnavailableError, type PenguiflowError } from '../../errors/index.js';
 import { fromWireError } from '../client/wire-errors.js';
 import { A2A_PROTOCOL_VERSION } from '../protocol/constants.js';

@@ -11,17 +11,15 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { PeerCertificate } from 'node:tls';
-import * as grpc from '@grpc/grpc-js';
-import * as pb from '@a2a-js/sdk';
-import { A2AService } from '@a2a-js/sdk/server/grpc';
+import { A2AService, grpc, pb } from '../../peers/grpc.js';
 import { A2A_PROTOCOL_VERSION, METHODS, TENANT_HEADER, type A2AMethod } from '../protocol/constants.js';
 import { A2AProtocolError, invalidParams } from '../protocol/errors.js';
-import type { AgentCard } from '../protocol/types.js';
 import { isObject, parseGetTaskRequest, parseListTasksRequest, parsePushConfig, parseSendMessageRequest, parseTaskIdRequest } from '../protocol/validate.js';
 import type { A2AAuthorizeRequest, A2APrincipal, A2AServer } from '../server/a2a-server.js';
-import { A2AOperations, type OperationContext, type StreamSink } from '../server/operations.js';
+import type { A2AOperations, OperationContext, StreamSink } from '../server/operations.js';
 import type { RequestScope } from '../server/task-manager.js';
 import { GRPC_STATUS_DETAILS_KEY, toGrpcError } from './status.js';
+import { createLogger, logErrorsTo } from '../../security/redacting-logger.js';
 
 /** The gRPC metadata key for the protocol version (`A2A-Version`, lower-cased as gRPC requires). */
 export const GRPC_VERSION_KEY = 'a2a-version';
@@ -55,16 +53,15 @@ export interface A2AGrpcServerOptions {
   httpAuth?: (req: IncomingMessage) => A2APrincipal | undefined | Promise<A2APrincipal | undefined>;
   /** The HTTP server's `authorize` hook (scopes, rate limits), called per call with the v1.0 method name as `operation`. */
   authorize?: (request: A2AAuthorizeRequest) => void | Promise<void>;
+  /** Ignored: the HTTP server's `defaultTenant` applies, so every entry point resolves tenants the same way. */
   defaultTenant?: string;
   /** Longest a blocking SendMessage waits. Default 60 s. */
   blockingTimeoutMs?: number;
-  /** Concurrent server streams; past it RESOURCE_EXHAUSTED. Default 256. */
-  maxStreams?: number;
   /** Messages queued on one stream past which the slow reader is cut off (RESOURCE_EXHAUSTED). Default 1,024. */
   maxBufferedMessages?: number;
   /** Largest request message in bytes. Default 1 MiB. */
   maxMessageBytes?: number;
-  /** Internal failures, with ids only. Default: console.error. */
+  /** Internal failures, with ids only. Default: the redacting logger on stderr. */
   onError?: (error: unknown, fields: Record<string, unknown>) => void;
 }
 
@@ -85,7 +82,10 @@ export interface A2AGrpcServer {
   close(): Promise<void>;
 }
 
-const TENANT_RE = /^[A-Za-z0-9._:@-]{1,128}$/;
+/** The A2A operation behind each gRPC method of `lf.a2a.v1.A2AService` (what authorization sees). */
+export const GRPC_OPERATIONS: Readonly<Record<string, A2AMethod>> = Object.freeze(
+  Object.assign(Object.create(null) as Record<string, A2AMethod>, Object.fromEntries(Object.values(METHODS).map((m) => [m, m]))),
+);
 
 type Json = Record<string, unknown>;
 interface ToJson {
@@ -127,32 +127,16 @@ function errorFor(error: unknown): Partial<grpc.StatusObject> {
  */
 export function createA2AGrpcServer(options: A2AGrpcServerOptions): A2AGrpcServer {
   const http = options.server;
-  const defaultTenant = options.defaultTenant ?? 'default';
-  const maxStreams = options.maxStreams ?? 256;
   const maxBuffered = options.maxBufferedMessages ?? 1024;
-  const onError =
-    options.onError ??
-    ((error: unknown, fields: Record<string, unknown>) => {
-      const e = error instanceof Error ? `${error.name}: ${error.message}` : 'non-error thrown';
-      console.error('[penguiflow/a2a/grpc]', e, JSON.stringify(fields));
-    });
+  // Default: the redacting logger (error name, code, a hash of the message; never payloads or tokens).
+  const onError = options.onError ?? logErrorsTo(createLogger({ base: { component: 'penguiflow/a2a/grpc' } }));
   const httpAuth = options.httpAuth;
-  const auth: ((md: grpc.Metadata, peer: string, ctx: GrpcAuthContext, path: string) => A2APrincipal | undefined | Promise<A2APrincipal | undefined>) | undefined = options.auth
-    ? options.auth
-    : httpAuth
-      ? (md, _peer, ctx, path) => httpAuth(requestLike(md, ctx, path))
-      : undefined;
-  let ops: A2AOperations | undefined;
-  const operations = (): A2AOperations => {
-    if (!ops) {
-      const card: AgentCard = http.card(options.publicUrl ?? 'http://127.0.0.1');
-      ops = new A2AOperations(http.tasks, {
-        card,
-        blockingTimeoutMs: options.blockingTimeoutMs ?? 60_000,
-        ...(card.capabilities.pushNotifications === true ? { push: http.tasks.pushConfigs() } : {}),
-      });
-    }
-    return ops;
+  const operations = (): A2AOperations => http.operations(options.publicUrl ?? 'http://127.0.0.1');
+  const methodOf = (call: SurfaceCall): A2AMethod => {
+    const name = call.getPath().split('/').pop() ?? '';
+    const op = GRPC_OPERATIONS[name];
+    if (op === undefined) throw new A2AProtocolError('METHOD_NOT_FOUND', { message: `No A2A operation ${name.slice(0, 64)}` });
+    return op;
   };
 
   const scopeOf = async (call: SurfaceCall, json: Json): Promise<RequestScope> => {
@@ -165,24 +149,21 @@ export function createA2AGrpcServer(options: A2AGrpcServerOptions): A2AGrpcServe
       });
     }
     const requested = typeof json.tenant === 'string' && json.tenant !== '' ? json.tenant : undefined;
-    let tenant: string;
+    const req = requestLike(md, call.getAuthContext(), call.getPath());
+    // Authentication: the gRPC hook, else the given HTTP hook, else the HTTP server's own (the gate): a gRPC port is never more open than HTTP.
     let principal: A2APrincipal | undefined;
-    if (auth) {
-      principal = await auth(md, call.getPeer(), call.getAuthContext(), call.getPath());
+    if (options.auth || httpAuth) {
+      principal = options.auth ? await options.auth(md, call.getPeer(), call.getAuthContext()) : await httpAuth!(req);
       if (!principal) throw new A2AProtocolError('UNAUTHENTICATED');
-      const allowed = principal.tenants ?? [principal.tenant];
-      if (requested !== undefined && requested !== principal.tenant && !allowed.includes(requested)) throw new A2AProtocolError('PERMISSION_DENIED');
-      tenant = requested ?? principal.tenant;
-    } else {
-      tenant = requested ?? firstString(md, TENANT_HEADER.toLowerCase()) ?? defaultTenant;
     }
-    if (!TENANT_RE.test(tenant)) throw new A2AProtocolError('INVALID_PARAMS', { message: 'tenant must be 1-128 characters of [A-Za-z0-9._:@-]' });
-    if (options.authorize) {
-      const name = call.getPath().split('/').pop() ?? '';
-      const operation = (Object.values(METHODS) as string[]).includes(name) ? (name as A2AMethod) : undefined;
-      await options.authorize({ req: requestLike(md, call.getAuthContext(), call.getPath()), principal, tenant, operation });
-    }
-    return { tenant };
+    return http.gate.admit({
+      req,
+      transport: 'GRPC',
+      operation: methodOf(call),
+      requestedTenant: requested ?? firstString(md, TENANT_HEADER.toLowerCase()),
+      principal,
+      authorize: options.authorize,
+    });
   };
 
   const context = async (call: SurfaceCall, json: Json): Promise<OperationContext> => ({
@@ -214,11 +195,13 @@ export function createA2AGrpcServer(options: A2AGrpcServerOptions): A2AGrpcServe
       let stop: (() => void) | undefined;
       let done = false;
       let admitted = false;
+      let release: (() => void) | undefined;
       const finish = (error?: unknown) => {
         if (done) return;
         done = true;
         stop?.();
         if (admitted) {
+          release?.();
           openStreams--;
           live.delete(call);
         }
@@ -243,7 +226,7 @@ export function createA2AGrpcServer(options: A2AGrpcServerOptions): A2AGrpcServe
           const json = codec.toJSON(call.request as never);
           if (!isObject(json)) throw invalidParams('request', 'must be a message');
           const ctx = await context(call, json);
-          if (openStreams >= maxStreams) throw new A2AProtocolError('RESOURCE_EXHAUSTED', { metadata: { maxStreams: String(maxStreams) } });
+          release = http.gate.admitStream(ctx.scope.tenant);
           openStreams++;
           admitted = true;
           live.add(call);
@@ -285,7 +268,7 @@ export function createA2AGrpcServer(options: A2AGrpcServerOptions): A2AGrpcServe
     createTaskPushNotificationConfig: unary(
       pb.TaskPushNotificationConfig,
       async (ctx, json) => {
-        const push = operations().push();
+        const push = operations().push(ctx, METHODS.createPushConfig);
         const cfg = parsePushConfig(json, 'request');
         if (!cfg.taskId) throw invalidParams('taskId', 'is required');
         return push.create(ctx.scope.tenant, cfg);
@@ -296,7 +279,7 @@ export function createA2AGrpcServer(options: A2AGrpcServerOptions): A2AGrpcServe
       pb.GetTaskPushNotificationConfigRequest,
       (ctx, json) => {
         const { taskId, id } = pushIds(json);
-        return operations().push().get(ctx.scope.tenant, taskId, id);
+        return operations().push(ctx, METHODS.getPushConfig).get(ctx.scope.tenant, taskId, id);
       },
       (out) => pb.TaskPushNotificationConfig.fromJSON(out as pb.JsonInput),
     ),
@@ -304,7 +287,7 @@ export function createA2AGrpcServer(options: A2AGrpcServerOptions): A2AGrpcServe
       pb.ListTaskPushNotificationConfigsRequest,
       (ctx, json) => {
         if (typeof json.taskId !== 'string' || json.taskId === '') throw invalidParams('taskId', 'is required');
-        return operations().push().list(ctx.scope.tenant, json.taskId);
+        return operations().push(ctx, METHODS.listPushConfigs).list(ctx.scope.tenant, json.taskId);
       },
       (out) => pb.ListTaskPushNotificationConfigsResponse.fromJSON(out as pb.JsonInput),
     ),
@@ -312,7 +295,7 @@ export function createA2AGrpcServer(options: A2AGrpcServerOptions): A2AGrpcServe
       pb.DeleteTaskPushNotificationConfigRequest,
       async (ctx, json) => {
         const { taskId, id } = pushIds(json);
-        await operations().push().delete(ctx.scope.tenant, taskId, id);
+        await operations().push(ctx, METHODS.deletePushConfig).delete(ctx.scope.tenant, taskId, id);
         return {};
       },
       () => ({}),

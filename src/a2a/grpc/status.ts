@@ -5,7 +5,7 @@
  * as the spec's gRPC binding asks (§10.6). Hand-written wire codec (a dozen
  * fields), so no generated code is needed for it.
  */
-import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
+import { BinaryReader, BinaryWriter, WireType } from '../../peers/grpc.js';
 import { A2A_ERROR_DOMAIN, A2A_ERRORS, asProtocolError, BAD_REQUEST_TYPE, ERROR_INFO_TYPE, PENGUIFLOW_ERROR_DOMAIN, type FieldViolation } from '../protocol/errors.js';
 
 /** Metadata key of the binary `google.rpc.Status`. */

@@ -18,18 +18,12 @@ import { hasTaskStore } from '../../protocols/store-capabilities.js';
 import {
   A2A_PROTOCOL_VERSION,
   AGENT_CARD_PATH,
-  DEADLINE_HEADER,
   JSON_CONTENT_TYPE,
   LEGACY_AGENT_CARD_PATH,
-  PENGUIFLOW_EXTENSION_URI,
-  TENANT_HEADER,
-  TRACE_HEADER,
-  type A2AMethod,
 } from '../protocol/constants.js';
 import { A2AProtocolError, toRestError } from '../protocol/errors.js';
 import { cardToLegacy } from '../protocol/legacy.js';
-import type { A2AMessage, AgentCard } from '../protocol/types.js';
-import { isObject } from '../protocol/validate.js';
+import type { AgentCard } from '../protocol/types.js';
 import { buildCard, JSONRPC_PATH, REST_PATH, type A2ACardOptions } from './agent-card.js';
 import type { BindingContext } from './binding-context.js';
 import type { A2AFlowHandle } from './flow-handle.js';
@@ -38,40 +32,24 @@ import { handleJsonRpc } from './jsonrpc-binding.js';
 import { A2AOperations } from './operations.js';
 import { handleRest } from './rest-binding.js';
 import { TaskManager, type PayloadCodec, type RequestScope } from './task-manager.js';
+import { createAdmissionGate, type A2AAuthorizeRequest, type A2APrincipal, type AdmissionGate } from './gate.js';
 import { PushNotifier, type A2APushOptions } from './push-notifier.js';
 import { withHttpCompression, type HttpCompressionOptions } from '../compression.js';
 import { createLogger, logErrorsTo } from '../../security/redacting-logger.js';
+import { createWebhookGuard } from '../../security/safe-fetch.js';
 import type { AgentRegistry } from '../../protocols/agent-registry.js';
 import { registerAgent, type AgentRegistration } from '../../registry/register-agent.js';
 
-/** Who is calling, as decided by the `auth` hook. */
-export interface A2APrincipal {
-  /** The tenant used when the request names none. */
-  tenant: string;
-  subject?: string;
-  /** Every tenant this credential may act for (default: just `tenant`). A requested tenant outside it is 403. */
-  tenants?: readonly string[];
-  /** Granted scopes (see `penguiflow/security`); checked by an `authorize` hook, not by the server itself. */
-  scopes?: readonly string[];
-  /** Stable id of the credential (API key id, JWT `sub`+`iss`, certificate fingerprint), for rate limits and logs. */
-  credentialId?: string;
-}
-
-/** What an `authorize` hook sees for each request, after authentication and tenant resolution. */
-export interface A2AAuthorizeRequest {
-  req: IncomingMessage;
-  /** Undefined only when the server has no `auth` hook. */
-  principal: A2APrincipal | undefined;
-  tenant: string;
-  /** The v1.0 operation (REST routes and v0.3 names are mapped to it); undefined from a binding that does not say. */
-  operation: A2AMethod | undefined;
-}
+export type { A2APrincipal, A2AAuthorizeRequest, A2ATransport } from './gate.js';
+export { A2A_TRANSPORTS } from './gate.js';
 
 export interface A2AServerLimits {
   /** Default 1 MiB. Larger bodies get 413 (REST) or 413 + -32600 (JSON-RPC). */
   maxBodyBytes?: number;
-  /** Concurrent SSE streams; past it 503 + RESOURCE_EXHAUSTED. Default 256. */
+  /** Concurrent streams (SSE, gRPC, WebSocket subscriptions); past it 503 + RESOURCE_EXHAUSTED. Default 256. */
   maxStreams?: number;
+  /** Concurrent streams of one tenant, so one tenant cannot take every slot. Default a quarter of `maxStreams` (at least 1). */
+  maxStreamsPerTenant?: number;
   /** A stream with no task event for this long is closed (resubscribe with Last-Event-ID). Default 300 s. */
   streamIdleTimeoutMs?: number;
   /** SSE comment heartbeat. Default 15 s. */
@@ -140,6 +118,13 @@ export interface A2AServer {
   /** The card as served for `baseUrl`. */
   card(baseUrl: string): AgentCard;
   /**
+   * The admission gate every entry point goes through (authentication, tenant,
+   * `authorize`, stream quotas). The gRPC and WebSocket endpoints use it.
+   */
+  readonly gate: AdmissionGate;
+  /** The operations as served for `baseUrl` (same extended card and push configs as HTTP). */
+  operations(baseUrl: string): A2AOperations;
+  /**
    * Starts an HTTP server (default 127.0.0.1, port 0 = any free port), or
    * HTTPS with `tls` (`cert`, `key`, `ca`; `requestCert` + `rejectUnauthorized`
    * for mutual TLS — see `tlsServerOptions` in `penguiflow/security`).
@@ -149,8 +134,6 @@ export interface A2AServer {
   close(): Promise<void>;
 }
 
-const TENANT_RE = /^[A-Za-z0-9._:@-]{1,128}$/;
-
 /**
  * Serves a flow as an A2A agent.
  *
@@ -158,6 +141,8 @@ const TENANT_RE = /^[A-Za-z0-9._:@-]{1,128}$/;
  * const server = createA2AServer({ flow, store: new InMemoryStateStore(), card: { name: 'echo', description: 'Echoes' } });
  * const { url } = await server.listen({ port: 8080 });
  */
+const HOST_RE = /^(?:[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/;
+
 export function createA2AServer(options: A2AServerOptions): A2AServer {
   const store = options.store;
   if (!hasTaskStore(store)) throw new InvalidOptionsError('createA2AServer needs a StateStore with the tasks capability (TaskStore)');
@@ -168,14 +153,19 @@ export function createA2AServer(options: A2AServerOptions): A2AServer {
   // Default: a redacting JSON logger on stderr (error name, code and a hash of the message; never payloads or tokens).
   const onError = options.onError ?? logErrorsTo(createLogger({ base: { component: 'penguiflow/a2a' } }));
   const pushOn = options.push?.enabled === true;
-  const notifier = pushOn ? new PushNotifier(options.push!, onError) : undefined;
+  // Secure by default: webhooks are checked at registration and pinned at delivery by the SSRF guard unless the caller supplies both hooks.
+  const webhookGuard = pushOn && (!options.push?.allowUrl || !options.push.fetch) ? createWebhookGuard(options.push?.outbound ?? {}) : undefined;
+  const pushOptions: A2APushOptions | undefined = pushOn
+    ? { ...options.push, allowUrl: options.push?.allowUrl ?? webhookGuard!.allowUrl, fetch: options.push?.fetch ?? webhookGuard!.fetch }
+    : undefined;
+  const notifier = pushOptions ? new PushNotifier(pushOptions, onError) : undefined;
   const tasks = new TaskManager({
     flow: options.flow,
     store,
     onError,
     ...(options.codec ? { codec: options.codec } : {}),
     ...(notifier ? { notifier } : {}),
-    ...(options.push?.allowUrl ? { allowPushUrl: options.push.allowUrl } : {}),
+    ...(pushOptions?.allowUrl ? { allowPushUrl: pushOptions.allowUrl } : {}),
     ...(limits.replicaPollMs !== undefined ? { pollMs: limits.replicaPollMs } : {}),
   });
   const pushConfigs = pushOn ? tasks.pushConfigs() : undefined;
@@ -189,7 +179,13 @@ export function createA2AServer(options: A2AServerOptions): A2AServer {
     }
     return card;
   };
-  const baseOf = (req: IncomingMessage) => options.publicUrl ?? `${'encrypted' in req.socket ? 'https' : 'http'}://${header(req, 'host') ?? '127.0.0.1'}`;
+  // Without publicUrl the card follows the Host header: only a well-formed host:port is used, and the reply varies on Host.
+  const baseOf = (req: IncomingMessage) => {
+    if (options.publicUrl) return options.publicUrl;
+    const h = header(req, 'host');
+    const host = h !== undefined && HOST_RE.test(h) ? h : '127.0.0.1';
+    return `${'encrypted' in req.socket ? 'https' : 'http'}://${host}`;
+  };
   const opsFor = new WeakMap<AgentCard, A2AOperations>();
   const operations = (card: AgentCard): A2AOperations => {
     let ops = opsFor.get(card);
@@ -205,45 +201,16 @@ export function createA2AServer(options: A2AServerOptions): A2AServer {
     return ops;
   };
 
-  let openStreams = 0;
   const liveStreams = new Set<ServerResponse>();
-  // One authentication per request: bindings authenticate before reading the body (an anonymous caller
-  // cannot make the server buffer and parse it), and resolveScope reuses the result.
-  const principals = new WeakMap<IncomingMessage, Promise<A2APrincipal | undefined>>();
-  const authenticate = (req: IncomingMessage): Promise<A2APrincipal | undefined> => {
-    let p = principals.get(req);
-    if (!p) {
-      p = Promise.resolve(options.auth?.(req));
-      principals.set(req, p);
-    }
-    return p;
-  };
+  const gate = createAdmissionGate({
+    auth: options.auth,
+    authorize: options.authorize,
+    defaultTenant,
+    streams: { maxStreams, maxStreamsPerTenant: limits.maxStreamsPerTenant ?? Math.max(1, Math.floor(maxStreams / 4)) },
+  });
+  // Bindings authenticate before reading the body (an anonymous caller cannot make the server buffer and parse it).
   const preauthenticate = async (req: IncomingMessage): Promise<void> => {
-    if (options.auth && !(await authenticate(req))) throw new A2AProtocolError('UNAUTHENTICATED');
-  };
-  const resolveScope = async (req: IncomingMessage, requested: string | undefined, message?: A2AMessage, operation?: A2AMethod): Promise<RequestScope> => {
-    const ext = message?.metadata?.[PENGUIFLOW_EXTENSION_URI];
-    const extObj = isObject(ext) ? ext : {};
-    let tenant: string;
-    let principal: A2APrincipal | undefined;
-    if (options.auth) {
-      principal = await authenticate(req);
-      if (!principal) throw new A2AProtocolError('UNAUTHENTICATED');
-      const allowed = principal.tenants ?? [principal.tenant];
-      if (requested !== undefined && requested !== '' && requested !== principal.tenant && !allowed.includes(requested)) throw new A2AProtocolError('PERMISSION_DENIED');
-      tenant = requested !== undefined && requested !== '' ? requested : principal.tenant;
-    } else {
-      const fromExt = typeof extObj.tenant === 'string' ? extObj.tenant : undefined;
-      tenant = requested ?? header(req, TENANT_HEADER) ?? fromExt ?? defaultTenant;
-    }
-    if (!TENANT_RE.test(tenant)) throw new A2AProtocolError('INVALID_PARAMS', { message: 'tenant must be 1-128 characters of [A-Za-z0-9._:@-]' });
-    if (options.authorize) await options.authorize({ req, principal, tenant, operation });
-    const scope: RequestScope = { tenant };
-    const trace = header(req, TRACE_HEADER) ?? (typeof extObj.traceId === 'string' ? extObj.traceId : undefined);
-    if (trace) scope.callerTraceId = trace.slice(0, 256);
-    const deadline = Number(header(req, DEADLINE_HEADER) ?? extObj.deadline);
-    if (Number.isFinite(deadline) && deadline > 0) scope.deadline = deadline;
-    return scope;
+    await gate.authenticate(req);
   };
 
   const sse = {
@@ -256,19 +223,15 @@ export function createA2AServer(options: A2AServerOptions): A2AServer {
     maxBodyBytes: limits.maxBodyBytes ?? 1024 * 1024,
     legacy,
     sse,
-    admitStream: () => {
-      if (openStreams >= maxStreams) throw new A2AProtocolError('RESOURCE_EXHAUSTED', { metadata: { maxStreams: String(maxStreams) } });
-      openStreams++;
+    admitStream: (tenant) => {
+      const release = gate.admitStream(tenant);
       liveStreams.add(res);
-      let released = false;
       return () => {
-        if (released) return;
-        released = true;
-        openStreams--;
+        release();
         liveStreams.delete(res);
       };
     },
-    resolveScope,
+    admit: (request) => gate.admit(request),
     preauthenticate,
     onError,
   });
@@ -277,7 +240,7 @@ export function createA2AServer(options: A2AServerOptions): A2AServer {
     const card = cardFor(baseOf(req));
     const version = requestedVersion(req, undefined);
     const body = version !== A2A_PROTOCOL_VERSION && legacy ? cardToLegacy(card) : card;
-    sendJson(res, 200, JSON.stringify(body), JSON_CONTENT_TYPE, { 'Cache-Control': 'public, max-age=60', Vary: 'A2A-Version' });
+    sendJson(res, 200, JSON.stringify(body), JSON_CONTENT_TYPE, { 'Cache-Control': 'public, max-age=60', Vary: options.publicUrl ? 'A2A-Version' : 'A2A-Version, Host' });
   };
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -310,12 +273,15 @@ export function createA2AServer(options: A2AServerOptions): A2AServer {
     tasks,
     pushIdle: () => notifier?.idle() ?? Promise.resolve(),
     card: cardFor,
+    gate,
+    operations: (baseUrl) => operations(cardFor(baseUrl)),
     async listen(listenOptions = {}) {
       const requestTimeout = limits.requestTimeoutMs ?? 30_000;
       // Node checks request/headers timeouts every connectionsCheckingInterval (default 30 s): keep it a fraction of the timeout so slow bodies are cut on time.
       const connectionsCheckingInterval = Math.max(250, Math.min(5_000, Math.floor(requestTimeout / 4)));
       const timeouts = { requestTimeout, headersTimeout: Math.min(requestTimeout, 20_000), keepAliveTimeout: 5_000, connectionsCheckingInterval };
-      const served = options.compression ? withHttpCompression(handler, options.compression) : handler;
+      // compressed bodies are inflated only for an authenticated caller
+      const served = options.compression ? withHttpCompression(handler, { admit: preauthenticate, ...options.compression }) : handler;
       const srv: Server = listenOptions.tls ? createHttpsServer({ ...listenOptions.tls, ...timeouts }, served) : createServer(timeouts, served);
       server = srv;
       options.onListen?.(srv);
@@ -345,6 +311,7 @@ export function createA2AServer(options: A2AServerOptions): A2AServer {
     async close() {
       await registration?.close(); // callers stop choosing it before it stops answering
       registration = undefined;
+      await webhookGuard?.close();
       for (const res of liveStreams) res.end();
       const srv = server;
       if (!srv) return;

@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { A2AMethod } from '../protocol/constants.js';
-import type { A2AMessage } from '../protocol/types.js';
+import type { AdmitRequest } from './gate.js';
 import type { A2AOperations } from './operations.js';
 import type { RequestScope } from './task-manager.js';
 import type { SseWriterOptions } from './sse-writer.js';
@@ -11,14 +10,13 @@ export interface BindingContext {
   maxBodyBytes: number;
   legacy: boolean;
   sse: SseWriterOptions;
-  /** Admits one more stream, or throws RESOURCE_EXHAUSTED; the returned function releases it. */
-  admitStream(): () => void;
+  /** Admits one more stream of `tenant`, or throws RESOURCE_EXHAUSTED; the returned function releases it. */
+  admitStream(tenant: string): () => void;
   /**
-   * Authenticates, authorizes `operation` for the tenant and returns the scope.
-   * A binding MUST pass the operation; without it an `authorize` hook sees
-   * `undefined` (the security guard then refuses: fail closed).
+   * The admission gate: authenticates, authorizes `operation` for the tenant
+   * and returns the scope the operations layer requires (see gate.ts).
    */
-  resolveScope(req: IncomingMessage, requestedTenant: string | undefined, message?: A2AMessage, operation?: A2AMethod): Promise<RequestScope>;
+  admit(request: AdmitRequest): Promise<RequestScope>;
   onError(error: unknown, fields: Record<string, unknown>): void;
   /** Refuses (UNAUTHENTICATED) before the body is read when the server has `auth` and the request carries no valid credential. */
   preauthenticate?(req: IncomingMessage): Promise<void>;

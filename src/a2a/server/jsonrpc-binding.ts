@@ -41,7 +41,8 @@ export async function handleJsonRpc(ctx: BindingContext, req: IncomingMessage, r
       method = rpc.method as A2AMethod;
     } else if (version === '0.3' && ctx.legacy) {
       legacy = true;
-      method = LEGACY_METHODS[rpc.method];
+      // own keys only: `constructor`, `toString`, `__proto__` are not methods
+      method = Object.hasOwn(LEGACY_METHODS, rpc.method) ? LEGACY_METHODS[rpc.method] : undefined;
       if (method === undefined) {
         if (V1_METHODS.has(rpc.method)) {
           throw new A2AProtocolError('VERSION_NOT_SUPPORTED', {
@@ -84,58 +85,59 @@ async function dispatch(ctx: BindingContext, req: IncomingMessage, res: ServerRe
   const reply = (result: unknown) => sendJson(res, 200, jsonRpcResult(id, result), JSON_CONTENT_TYPE);
   const params = paramsOf(rawParams);
   const tenantParam = typeof params.tenant === 'string' && params.tenant !== '' ? params.tenant : undefined;
+  const transport = legacy ? 'JSONRPC-0.3' : 'JSONRPC';
 
   switch (method) {
     case METHODS.sendMessage:
     case METHODS.sendStreamingMessage: {
       const sendReq: SendMessageRequest = legacy ? sendRequestFromLegacy(params) : parseSendMessageRequest(params);
-      const scope = await ctx.resolveScope(req, tenantParam, sendReq.message, method);
+      const scope = await ctx.admit({ req, transport, operation: method, requestedTenant: tenantParam, message: sendReq.message });
       const octx: OperationContext = { scope, gone };
       if (method === METHODS.sendMessage) {
         const out = await ops.sendMessage(octx, sendReq);
         if (!legacy) return reply(out);
         return reply('task' in out ? taskToLegacy(out.task) : messageToLegacy(out.message));
       }
-      return stream(ctx, res, id, legacy, (sink) => ops.streamMessage(octx, sendReq, sink));
+      return stream(ctx, res, id, legacy, scope.tenant, (sink) => ops.streamMessage(octx, sendReq, sink));
     }
     case METHODS.subscribeToTask: {
       const { id: taskId } = parseTaskIdRequest(params);
-      const scope = await ctx.resolveScope(req, tenantParam, undefined, method);
+      const scope = await ctx.admit({ req, transport, operation: method, requestedTenant: tenantParam });
       const after = lastEventId(req);
-      return stream(ctx, res, id, legacy, (sink) => ops.subscribe({ scope, gone }, taskId, after, sink));
+      return stream(ctx, res, id, legacy, scope.tenant, (sink) => ops.subscribe({ scope, gone }, taskId, after, sink));
     }
     case METHODS.getTask: {
       const get = parseGetTaskRequest(params);
-      const scope = await ctx.resolveScope(req, tenantParam, undefined, method);
+      const scope = await ctx.admit({ req, transport, operation: method, requestedTenant: tenantParam });
       const task = await ops.getTask({ scope, gone }, get.id, get.historyLength);
       return reply(legacy ? taskToLegacy(task) : task);
     }
     case METHODS.listTasks: {
       const list = parseListTasksRequest(params);
-      const scope = await ctx.resolveScope(req, tenantParam, undefined, method);
+      const scope = await ctx.admit({ req, transport, operation: method, requestedTenant: tenantParam });
       return reply(await ops.listTasks({ scope, gone }, list));
     }
     case METHODS.cancelTask: {
       const { id: taskId } = parseTaskIdRequest(params);
-      const scope = await ctx.resolveScope(req, tenantParam, undefined, method);
+      const scope = await ctx.admit({ req, transport, operation: method, requestedTenant: tenantParam });
       const task = await ops.cancelTask({ scope, gone }, taskId);
       return reply(legacy ? taskToLegacy(task) : task);
     }
     case METHODS.getExtendedAgentCard: {
-      const scope = await ctx.resolveScope(req, tenantParam, undefined, method);
+      const scope = await ctx.admit({ req, transport, operation: method, requestedTenant: tenantParam });
       return reply(await ops.extendedCard({ scope, gone }));
     }
     case METHODS.createPushConfig: {
-      const scope = await ctx.resolveScope(req, tenantParam, undefined, method);
-      const push = ops.push();
+      const scope = await ctx.admit({ req, transport, operation: method, requestedTenant: tenantParam });
+      const push = ops.push({ scope, gone }, method);
       const cfg = legacy ? legacyPushConfigIn(params) : parsePushConfig(params, 'params');
       if (!cfg.taskId) throw invalidParams('taskId', 'is required');
       const created = await push.create(scope.tenant, cfg);
       return reply(legacy ? legacyPushConfigOut(created) : created);
     }
     case METHODS.getPushConfig: {
-      const scope = await ctx.resolveScope(req, tenantParam, undefined, method);
-      const push = ops.push();
+      const scope = await ctx.admit({ req, transport, operation: method, requestedTenant: tenantParam });
+      const push = ops.push({ scope, gone }, method);
       const { taskId, id: configId } = pushIds(params, legacy);
       if (configId === undefined) {
         const first = (await push.list(scope.tenant, taskId)).configs[0];
@@ -146,20 +148,22 @@ async function dispatch(ctx: BindingContext, req: IncomingMessage, res: ServerRe
       return reply(legacy ? legacyPushConfigOut(got) : got);
     }
     case METHODS.listPushConfigs: {
-      const scope = await ctx.resolveScope(req, tenantParam, undefined, method);
-      const push = ops.push();
+      const scope = await ctx.admit({ req, transport, operation: method, requestedTenant: tenantParam });
+      const push = ops.push({ scope, gone }, method);
       const { taskId } = pushIds(params, legacy);
       const list = await push.list(scope.tenant, taskId);
       return reply(legacy ? list.configs.map(legacyPushConfigOut) : list);
     }
     case METHODS.deletePushConfig: {
-      const scope = await ctx.resolveScope(req, tenantParam, undefined, method);
-      const push = ops.push();
+      const scope = await ctx.admit({ req, transport, operation: method, requestedTenant: tenantParam });
+      const push = ops.push({ scope, gone }, method);
       const { taskId, id: configId } = pushIds(params, legacy);
       if (configId === undefined) throw invalidParams(legacy ? 'pushNotificationConfigId' : 'id', 'is required');
       await push.delete(scope.tenant, taskId, configId);
       return reply(legacy ? null : {});
     }
+    default:
+      throw new A2AProtocolError('METHOD_NOT_FOUND', { message: 'Method not found' });
   }
 }
 
@@ -196,9 +200,10 @@ async function stream(
   res: ServerResponse,
   id: JsonRpcId,
   legacy: boolean,
+  tenant: string,
   open: (sink: StreamSink) => Promise<() => void>,
 ): Promise<void> {
-  const release = ctx.admitStream();
+  const release = ctx.admitStream(tenant);
   const writer = new SseWriter(res, ctx.sse);
   let close: (() => void) | undefined;
   let opened = false;

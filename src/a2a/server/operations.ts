@@ -2,7 +2,9 @@
  * The A2A operations, independent of the binding (JSON-RPC or REST). Both
  * bindings parse their wire form into the v1.0 request objects and call here.
  */
+import { METHODS, type A2AMethod } from '../protocol/constants.js';
 import { A2AProtocolError } from '../protocol/errors.js';
+import { assertAdmitted } from './gate.js';
 import { INTERRUPTED_WIRE_STATES, TERMINAL_WIRE_STATES } from '../protocol/types.js';
 import type { AgentCard, ListTasksRequest, ListTasksResponse, SendMessageRequest, SendMessageResponse, StreamResponse, Task } from '../protocol/types.js';
 import type { PushConfigs } from './push-configs.js';
@@ -35,6 +37,8 @@ function isSettling(event: StreamResponse): boolean {
   return TERMINAL_WIRE_STATES.has(s) || INTERRUPTED_WIRE_STATES.has(s);
 }
 
+const PUSH_OPERATIONS: ReadonlySet<A2AMethod> = new Set([METHODS.createPushConfig, METHODS.getPushConfig, METHODS.listPushConfigs, METHODS.deletePushConfig]);
+
 export class A2AOperations {
   constructor(
     readonly manager: TaskManager,
@@ -46,6 +50,7 @@ export class A2AOperations {
   }
 
   async sendMessage(ctx: OperationContext, req: SendMessageRequest): Promise<SendMessageResponse> {
+    assertAdmitted(ctx.scope, METHODS.sendMessage);
     const { taskId } = await this.manager.send(ctx.scope, req);
     if (req.configuration?.returnImmediately !== true) {
       const wait = { timeoutMs: this.options.blockingTimeoutMs, tenant: ctx.scope.tenant };
@@ -57,6 +62,7 @@ export class A2AOperations {
 
   /** SendStreamingMessage: the task as created, then every event of the turn until it settles. */
   async streamMessage(ctx: OperationContext, req: SendMessageRequest, sink: StreamSink): Promise<() => void> {
+    assertAdmitted(ctx.scope, METHODS.sendStreamingMessage);
     this.requireStreaming();
     const { taskId, duplicate, startSeq, continued } = await this.manager.send(ctx.scope, req);
     if (duplicate) return this.pipe(ctx.scope.tenant, taskId, undefined, sink);
@@ -69,6 +75,7 @@ export class A2AOperations {
    * task that finished meanwhile is served too (the stream then closes).
    */
   async subscribe(ctx: OperationContext, taskId: string, afterSeq: number | undefined, sink: StreamSink): Promise<() => void> {
+    assertAdmitted(ctx.scope, METHODS.subscribeToTask);
     this.requireStreaming();
     return this.pipe(ctx.scope.tenant, taskId, afterSeq, sink, undefined, afterSeq === undefined);
   }
@@ -118,26 +125,32 @@ export class A2AOperations {
   }
 
   async getTask(ctx: OperationContext, id: string, historyLength: number | undefined): Promise<Task> {
+    assertAdmitted(ctx.scope, METHODS.getTask);
     return this.manager.getTask(ctx.scope.tenant, id, historyLength === undefined ? {} : { historyLength });
   }
 
   async listTasks(ctx: OperationContext, req: ListTasksRequest): Promise<ListTasksResponse> {
+    assertAdmitted(ctx.scope, METHODS.listTasks);
     return this.manager.listTasks(ctx.scope.tenant, req);
   }
 
   async cancelTask(ctx: OperationContext, id: string): Promise<Task> {
+    assertAdmitted(ctx.scope, METHODS.cancelTask);
     return this.manager.cancel(ctx.scope.tenant, id);
   }
 
   async extendedCard(ctx: OperationContext): Promise<AgentCard> {
+    assertAdmitted(ctx.scope, METHODS.getExtendedAgentCard);
     if (this.options.card.capabilities.extendedAgentCard !== true) throw new A2AProtocolError('UNSUPPORTED_OPERATION', { message: 'This agent has no extended agent card' });
     const ext = this.options.extendedCard;
     if (ext === undefined) throw new A2AProtocolError('EXTENDED_AGENT_CARD_NOT_CONFIGURED');
     return typeof ext === 'function' ? ext(ctx.scope) : ext;
   }
 
-  /** The push-config operations, or PushNotificationNotSupported when the capability is off (spec §3.3.4). */
-  push(): PushConfigs {
+  /** The push-config operations for a scope admitted for `operation`, or PushNotificationNotSupported when the capability is off (spec §3.3.4). */
+  push(ctx: OperationContext, operation: A2AMethod): PushConfigs {
+    if (!PUSH_OPERATIONS.has(operation)) throw new A2AProtocolError('INTERNAL_ERROR', { message: `${operation} is not a push-config operation` });
+    assertAdmitted(ctx.scope, operation);
     if (this.options.card.capabilities.pushNotifications !== true || !this.options.push) throw new A2AProtocolError('PUSH_NOTIFICATION_NOT_SUPPORTED');
     return this.options.push;
   }

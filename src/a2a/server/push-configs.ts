@@ -1,5 +1,5 @@
 /** Push-config operations: configs live in the task's metadata (durable), cached on the running task. */
-import { nextId } from '../../core/ids.js';
+import { randomUUID } from 'node:crypto';
 import type { StateStore } from '../../protocols/state-store.js';
 import type { TaskRecord, TaskStore } from '../../protocols/store-capabilities.js';
 import { A2AProtocolError, invalidParams } from '../protocol/errors.js';
@@ -42,7 +42,7 @@ export class PushConfigs {
   async create(tenant: string, cfg: TaskPushNotificationConfig): Promise<TaskPushNotificationConfig> {
     if (this.allowUrl && !(await this.allowUrl(new URL(cfg.url)))) throw invalidParams('url', 'is not an allowed webhook URL');
     const record = await this.record(tenant, cfg.taskId);
-    const stored: StoredPushConfig = { id: cfg.id || nextId('push'), url: cfg.url };
+    const stored: StoredPushConfig = { id: cfg.id || randomUUID(), url: cfg.url };
     if (cfg.token) stored.token = cfg.token;
     if (cfg.authentication) stored.authentication = cfg.authentication;
     await this.save(tenant, record, [...pushConfigsOf(record).filter((c) => c.id !== stored.id), stored]);

@@ -6,22 +6,30 @@
  */
 import { A2A_CONTENT_TYPE } from '../protocol/constants.js';
 import type { AuthenticationInfo, StreamResponse } from '../protocol/types.js';
+import type { OutboundPolicy } from '../../security/ssrf.js';
+import { isPenguiflowError } from '../../errors/index.js';
 
 export interface A2APushOptions {
   /** Turns the capability on (card `pushNotifications: true`). Default false. */
   enabled?: boolean;
   /**
-   * Which webhook URLs are acceptable, checked when a config is set (SSRF
-   * guard; may resolve DNS). Default: any http(s) URL. For delivery that pins
-   * the checked address, pass `fetch: createSafeFetch()` from `penguiflow/security`.
+   * Which webhook URLs are acceptable, checked when a config is set. Default:
+   * the SSRF guard (`createWebhookGuard(outbound)` from `penguiflow/security`):
+   * public addresses only, every resolved address checked.
    */
   allowUrl?: (url: URL) => boolean | Promise<boolean>;
+  /**
+   * Address policy of the default guard (used for `allowUrl` and `fetch` when
+   * they are not given): `allowLoopback` / `allowPrivate` for tests and trusted networks.
+   */
+  outbound?: OutboundPolicy;
   /** Per POST. Default 10 s. */
   timeoutMs?: number;
   /** Attempts per event. Default 4. */
   maxAttempts?: number;
   /** First retry delay, doubled each time. Default 200 ms. */
   backoffMs?: number;
+  /** Delivery. Default: the SSRF guard's fetch (address checked and pinned per connection, redirects never followed). */
   fetch?: typeof fetch;
 }
 
@@ -43,7 +51,7 @@ export class PushNotifier {
     private readonly options: A2APushOptions,
     private readonly onError: (error: unknown, fields: Record<string, unknown>) => void,
   ) {
-    this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
+    this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, { ...init, redirect: 'manual' }));
   }
 
   deliver(taskId: string, configs: readonly StoredPushConfig[], event: StreamResponse): void {
@@ -73,13 +81,16 @@ export class PushNotifier {
     for (let attempt = 0; attempt < attempts; attempt++) {
       if (attempt > 0) await new Promise((r) => setTimeout(r, (this.options.backoffMs ?? 200) * 2 ** (attempt - 1)));
       try {
-        const res = await this.fetchImpl(cfg.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000) });
+        // redirect: 'manual': a 3xx is the receiver's answer, never a second hop carrying the token
+        const res = await this.fetchImpl(cfg.url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000) });
         await res.body?.cancel();
         if (res.ok) return;
         last = new Error(`webhook answered HTTP ${res.status}`);
+        if (res.status >= 300 && res.status < 400) break; // redirects are not followed
         if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) break; // the receiver refuses: do not insist
       } catch (error) {
         last = error;
+        if (isPenguiflowError(error) && !error.retryable) break; // refused by the guard (address, redirect): retrying cannot help
       }
     }
     this.onError(last, { where: 'push', taskId, pushConfigId: cfg.id, bytes: body.length });

@@ -16,7 +16,7 @@ import { SseWriter } from './sse-writer.js';
 type RestOp = 'send' | 'stream' | 'list' | 'get' | 'cancel' | 'subscribe' | 'pushCreate' | 'pushList' | 'pushGet' | 'pushDelete' | 'extendedCard';
 
 /** The A2A operation behind each REST route (what authorization sees). */
-const REST_METHODS: Record<RestOp, A2AMethod> = {
+export const REST_METHODS: Readonly<Record<RestOp, A2AMethod>> = {
   send: METHODS.sendMessage,
   stream: METHODS.sendStreamingMessage,
   list: METHODS.listTasks,
@@ -130,58 +130,58 @@ async function dispatch(ctx: BindingContext, req: IncomingMessage, res: ServerRe
     case 'stream': {
       const body = await readJson(ctx, req);
       const sendReq = parseSendMessageRequest(body);
-      const scope = await ctx.resolveScope(req, route.tenant ?? sendReq.tenant, sendReq.message, REST_METHODS[route.op]);
+      const scope = await ctx.admit({ req, transport: 'HTTP+JSON', operation: REST_METHODS[route.op], requestedTenant: route.tenant ?? sendReq.tenant, message: sendReq.message });
       if (route.op === 'send') return reply(await ops.sendMessage({ scope, gone }, sendReq));
-      return stream(ctx, res, (sink) => ops.streamMessage({ scope, gone }, sendReq, sink));
+      return stream(ctx, res, scope.tenant, (sink) => ops.streamMessage({ scope, gone }, sendReq, sink));
     }
     case 'get': {
       const get = parseGetTaskRequest({ id: route.id, historyLength: query.get('historyLength') ?? undefined });
-      const scope = await ctx.resolveScope(req, route.tenant, undefined, REST_METHODS[route.op]);
+      const scope = await ctx.admit({ req, transport: 'HTTP+JSON', operation: REST_METHODS[route.op], requestedTenant: route.tenant });
       return reply(await ops.getTask({ scope, gone }, get.id, get.historyLength));
     }
     case 'list': {
       const list = parseListTasksRequest(Object.fromEntries(query.entries()));
-      const scope = await ctx.resolveScope(req, route.tenant, undefined, REST_METHODS[route.op]);
+      const scope = await ctx.admit({ req, transport: 'HTTP+JSON', operation: REST_METHODS[route.op], requestedTenant: route.tenant });
       return reply(await ops.listTasks({ scope, gone }, list));
     }
     case 'cancel': {
-      const scope = await ctx.resolveScope(req, route.tenant, undefined, REST_METHODS[route.op]);
+      const scope = await ctx.admit({ req, transport: 'HTTP+JSON', operation: REST_METHODS[route.op], requestedTenant: route.tenant });
       return reply(await ops.cancelTask({ scope, gone }, route.id!));
     }
     case 'subscribe': {
-      const scope = await ctx.resolveScope(req, route.tenant, undefined, REST_METHODS[route.op]);
+      const scope = await ctx.admit({ req, transport: 'HTTP+JSON', operation: REST_METHODS[route.op], requestedTenant: route.tenant });
       const after = lastEventId(req);
-      return stream(ctx, res, (sink) => ops.subscribe({ scope, gone }, route.id!, after, sink));
+      return stream(ctx, res, scope.tenant, (sink) => ops.subscribe({ scope, gone }, route.id!, after, sink));
     }
     case 'extendedCard': {
-      const scope = await ctx.resolveScope(req, route.tenant, undefined, REST_METHODS[route.op]);
+      const scope = await ctx.admit({ req, transport: 'HTTP+JSON', operation: REST_METHODS[route.op], requestedTenant: route.tenant });
       return reply(await ops.extendedCard({ scope, gone }));
     }
     case 'pushCreate': {
-      const scope = await ctx.resolveScope(req, route.tenant, undefined, REST_METHODS[route.op]);
-      const push = ops.push();
+      const scope = await ctx.admit({ req, transport: 'HTTP+JSON', operation: REST_METHODS[route.op], requestedTenant: route.tenant });
+      const push = ops.push({ scope, gone }, REST_METHODS[route.op]);
       const cfg = parsePushConfig(await readJson(ctx, req), 'body', route.id);
       return reply(await push.create(scope.tenant, cfg));
     }
     case 'pushList': {
-      const scope = await ctx.resolveScope(req, route.tenant, undefined, REST_METHODS[route.op]);
-      return reply(await ops.push().list(scope.tenant, route.id!));
+      const scope = await ctx.admit({ req, transport: 'HTTP+JSON', operation: REST_METHODS[route.op], requestedTenant: route.tenant });
+      return reply(await ops.push({ scope, gone }, REST_METHODS[route.op]).list(scope.tenant, route.id!));
     }
     case 'pushGet': {
-      const scope = await ctx.resolveScope(req, route.tenant, undefined, REST_METHODS[route.op]);
-      return reply(await ops.push().get(scope.tenant, route.id!, route.configId!));
+      const scope = await ctx.admit({ req, transport: 'HTTP+JSON', operation: REST_METHODS[route.op], requestedTenant: route.tenant });
+      return reply(await ops.push({ scope, gone }, REST_METHODS[route.op]).get(scope.tenant, route.id!, route.configId!));
     }
     case 'pushDelete': {
-      const scope = await ctx.resolveScope(req, route.tenant, undefined, REST_METHODS[route.op]);
-      await ops.push().delete(scope.tenant, route.id!, route.configId!);
+      const scope = await ctx.admit({ req, transport: 'HTTP+JSON', operation: REST_METHODS[route.op], requestedTenant: route.tenant });
+      await ops.push({ scope, gone }, REST_METHODS[route.op]).delete(scope.tenant, route.id!, route.configId!);
       res.writeHead(204).end();
       return;
     }
   }
 }
 
-async function stream(ctx: BindingContext, res: ServerResponse, open: (sink: StreamSink) => Promise<() => void>): Promise<void> {
-  const release = ctx.admitStream();
+async function stream(ctx: BindingContext, res: ServerResponse, tenant: string, open: (sink: StreamSink) => Promise<() => void>): Promise<void> {
+  const release = ctx.admitStream(tenant);
   const writer = new SseWriter(res, ctx.sse);
   let close: (() => void) | undefined;
   let opened = false;

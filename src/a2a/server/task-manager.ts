@@ -12,8 +12,8 @@
  * identical sequences.
  */
 import { message as makeMessage, type Message, type StreamChunk } from '../../core/message.js';
-import { nextId } from '../../core/ids.js';
-import { findPenguiflowError } from '../../errors/index.js';
+import { randomUUID } from 'node:crypto';
+import { findPenguiflowError, isPenguiflowError } from '../../errors/index.js';
 import type { StateStore } from '../../protocols/state-store.js';
 import type { TaskRecord, TaskState, TaskStore } from '../../protocols/store-capabilities.js';
 import { A2AProtocolError, invalidParams } from '../protocol/errors.js';
@@ -108,6 +108,8 @@ const DUPLICATE_WAIT_MS = 2_000;
 
 export class TaskManager {
   private readonly active = new Map<string, ActiveTask>();
+  /** Claimed task ids whose creation failed here (bounded): a retry of the message adopts the id at once. */
+  private readonly failedCreates = new Set<string>();
   private readonly flow: A2AFlowHandle;
   private readonly store: StateStore & TaskStore;
   private readonly decode: (m: A2AMessage) => unknown;
@@ -149,11 +151,18 @@ export class TaskManager {
     const tenantScope = { tenant: scope.tenant };
     if (msg.taskId) return this.continueTask(scope, req, msg.taskId);
 
-    const taskId = nextId('task');
+    // Ids cross the trust boundary (callers see them, tenants must not guess each other's): random 128-bit.
+    let taskId: string = randomUUID();
     const owner = await this.store.claimIdempotencyKey(tenantScope, msg.messageId, taskId);
-    if (owner !== taskId) return { taskId: await this.awaitDuplicate(scope.tenant, ownerTask(owner)), duplicate: true, startSeq: 0, continued: false };
+    if (owner !== taskId) {
+      const existing = await this.awaitDuplicate(scope.tenant, ownerTask(owner));
+      if (existing !== undefined) return { taskId: existing, duplicate: true, startSeq: 0, continued: false };
+      // The claim's task was never created (its creation failed): this retry creates it under the claimed id,
+      // so a transient failure does not burn the messageId. createTask is atomic on the id: a racing creator wins.
+      taskId = ownerTask(owner);
+    }
 
-    const contextId = msg.contextId || nextId('ctx');
+    const contextId = msg.contextId || randomUUID();
     const now = Date.now();
     const userMessage: A2AMessage = { ...msg, taskId, contextId };
     const metadata: Record<string, unknown> = {};
@@ -161,8 +170,13 @@ export class TaskManager {
     if (scope.callerTraceId) metadata.callerTraceId = scope.callerTraceId;
     const initialPush = req.configuration?.taskPushNotificationConfig;
     if (initialPush) {
-      if (!this.notifier) throw new A2AProtocolError('PUSH_NOTIFICATION_NOT_SUPPORTED');
-      metadata[PUSH_METADATA] = [await this.storedConfig(initialPush)];
+      try {
+        if (!this.notifier) throw new A2AProtocolError('PUSH_NOTIFICATION_NOT_SUPPORTED');
+        metadata[PUSH_METADATA] = [await this.storedConfig(initialPush)];
+      } catch (error) {
+        this.createFailed(taskId);
+        throw error;
+      }
     }
     const record: TaskRecord = {
       id: taskId,
@@ -176,12 +190,28 @@ export class TaskManager {
       createdAt: now,
       updatedAt: now,
     };
-    await this.store.createTask(record);
+    try {
+      await this.store.createTask(record);
+    } catch (error) {
+      if (isPenguiflowError(error, 'STORE_CONFLICT')) {
+        // another request created the claimed task first: this one is its duplicate
+        const existing = await this.awaitDuplicate(scope.tenant, taskId);
+        if (existing !== undefined) return { taskId: existing, duplicate: true, startSeq: 0, continued: false };
+      }
+      this.createFailed(taskId);
+      if (isPenguiflowError(error, 'LOAD_SHED')) throw new A2AProtocolError('RESOURCE_EXHAUSTED', { message: 'The task store is full; retry later', metadata: { retryAfterSeconds: '1' }, cause: error });
+      throw error;
+    }
     const active = new ActiveTask(taskId, scope.tenant, contextId, 0);
     active.push = pushConfigsOf(record);
     this.active.set(taskId, active);
     this.startTurn(active, scope, userMessage, req.metadata);
     return { taskId, duplicate: false, startSeq: 0, continued: false };
+  }
+
+  private createFailed(taskId: string): void {
+    if (this.failedCreates.size >= 1024) this.failedCreates.delete(this.failedCreates.values().next().value!);
+    this.failedCreates.add(taskId);
   }
 
   private async continueTask(scope: RequestScope, req: SendMessageRequest, taskId: string): Promise<SendOutcome> {
@@ -190,7 +220,7 @@ export class TaskManager {
     const record = await this.store.getTask(taskId, tenantScope);
     if (!record) throw new A2AProtocolError('TASK_NOT_FOUND', { metadata: { taskId } });
     if (msg.contextId && msg.contextId !== record.contextId) throw invalidParams('message.contextId', 'does not match the task');
-    const claim = `${taskId}/${nextId('turn')}`;
+    const claim = `${taskId}/${randomUUID()}`;
     const owner = await this.store.claimIdempotencyKey(tenantScope, msg.messageId, claim);
     if (owner !== claim) return { taskId: ownerTask(owner), duplicate: true, startSeq: 0, continued: true };
     if (isTerminal(record.state)) {
@@ -220,12 +250,13 @@ export class TaskManager {
     return { taskId, duplicate: false, startSeq, continued: true };
   }
 
-  /** The first request may still be creating the task: wait briefly for it to appear. */
-  private async awaitDuplicate(tenant: string, taskId: string): Promise<string> {
+  /** The first request may still be creating the task: wait briefly for it to appear. Undefined: it never was. */
+  private async awaitDuplicate(tenant: string, taskId: string): Promise<string | undefined> {
+    if (this.failedCreates.delete(taskId)) return undefined; // this process saw its creation fail
     const until = Date.now() + DUPLICATE_WAIT_MS;
     for (;;) {
       if (this.active.has(taskId) || (await this.store.getTask(taskId, { tenant }))) return taskId;
-      if (Date.now() > until) throw new A2AProtocolError('TASK_NOT_FOUND', { metadata: { taskId } });
+      if (Date.now() > until) return undefined;
       await new Promise((r) => setTimeout(r, 20));
     }
   }
@@ -326,7 +357,7 @@ export class TaskManager {
   }
 
   private agentMessage(active: ActiveTask, payload: unknown): A2AMessage {
-    return { messageId: nextId('msg'), role: 'ROLE_AGENT', parts: this.encode(payload), taskId: active.id, contextId: active.contextId };
+    return { messageId: randomUUID(), role: 'ROLE_AGENT', parts: this.encode(payload), taskId: active.id, contextId: active.contextId };
   }
 
   private errorMessage(active: ActiveTask, error: unknown): A2AMessage {
@@ -372,7 +403,7 @@ export class TaskManager {
 
   private async storedConfig(cfg: TaskPushNotificationConfig): Promise<StoredPushConfig> {
     if (this.allowPushUrl && !(await this.allowPushUrl(new URL(cfg.url)))) throw invalidParams('configuration.taskPushNotificationConfig.url', 'is not an allowed webhook URL');
-    const stored: StoredPushConfig = { id: cfg.id || nextId('push'), url: cfg.url };
+    const stored: StoredPushConfig = { id: cfg.id || randomUUID(), url: cfg.url };
     if (cfg.token) stored.token = cfg.token;
     if (cfg.authentication) stored.authentication = cfg.authentication;
     return stored;

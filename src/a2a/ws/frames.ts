@@ -5,8 +5,8 @@
  * never a crash.
  */
 import { Buffer } from 'node:buffer';
-import { Packr } from 'msgpackr';
-import type { RawData } from 'ws';
+import { Packr } from '../../peers/ws.js';
+import type { RawData } from '../../peers/ws.js';
 import { A2AProtocolError } from '../protocol/errors.js';
 import { isObject } from '../protocol/validate.js';
 

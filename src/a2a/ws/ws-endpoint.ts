@@ -22,13 +22,13 @@
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { TENANT_HEADER } from '../protocol/constants.js';
+import { WebSocketServer, type RawData, type WebSocket } from '../../peers/ws.js';
+import { METHODS, TENANT_HEADER, type A2AMethod } from '../protocol/constants.js';
 import { A2A_ERRORS, A2AProtocolError, asProtocolError } from '../protocol/errors.js';
-import type { AgentCard } from '../protocol/types.js';
 import { isObject } from '../protocol/validate.js';
-import type { A2APrincipal, A2AServer } from '../server/a2a-server.js';
-import { A2AOperations, type OperationContext } from '../server/operations.js';
+import type { A2AAuthorizeRequest, A2APrincipal, A2AServer } from '../server/a2a-server.js';
+import type { A2AOperations, OperationContext } from '../server/operations.js';
+import { createLogger, logErrorsTo } from '../../security/redacting-logger.js';
 import { createFrameCodec, type FrameCodec, WS_JSON_PROTOCOL, WS_MSGPACK_PROTOCOL } from './frames.js';
 
 export interface A2AWebSocketOptions {
@@ -36,9 +36,17 @@ export interface A2AWebSocketOptions {
   server: A2AServer;
   /** Upgrade path. Default `/a2a/ws`. */
   path?: string;
-  /** Decides the connection's tenant from the upgrade request; undefined refuses it (401). */
+  /**
+   * Authenticates the upgrade request; undefined refuses it (401). Default:
+   * the HTTP server's `auth` hook, so the endpoint is never more open than HTTP.
+   */
   auth?: (req: IncomingMessage) => A2APrincipal | undefined | Promise<A2APrincipal | undefined>;
-  /** Without `auth`: `?tenant=`, the `X-Penguiflow-Tenant` header, else this. Default `default`. */
+  /**
+   * Scopes and rate limits per frame (each `get`, `cancel`, `subscribe` is one
+   * operation). Default: the HTTP server's `authorize` hook.
+   */
+  authorize?: (request: A2AAuthorizeRequest) => void | Promise<void>;
+  /** Ignored: the HTTP server's `defaultTenant` applies (`?tenant=` or the `X-Penguiflow-Tenant` header choose another without auth). */
   defaultTenant?: string;
   /** Ping interval. Default 15 s. */
   heartbeatMs?: number;
@@ -50,6 +58,8 @@ export interface A2AWebSocketOptions {
   maxSubscriptions?: number;
   /** Concurrent connections. Default 1,024. */
   maxConnections?: number;
+  /** Concurrent connections of one tenant. Default a quarter of `maxConnections`. */
+  maxConnectionsPerTenant?: number;
   onError?: (error: unknown, fields: Record<string, unknown>) => void;
 }
 
@@ -66,9 +76,14 @@ export interface A2AWebSocketEndpoint {
 
 const TENANT_RE = /^[A-Za-z0-9._:@-]{1,128}$/;
 
+/** The A2A operation behind each client frame op (what authorization sees); `unsubscribe` only ends the connection's own subscription. */
+export const WS_OPERATIONS: Readonly<Record<'get' | 'cancel' | 'subscribe', A2AMethod>> = { get: METHODS.getTask, cancel: METHODS.cancelTask, subscribe: METHODS.subscribeToTask };
+
 interface Conn {
   ws: WebSocket;
   tenant: string;
+  req: IncomingMessage;
+  principal: A2APrincipal | undefined;
   codec: FrameCodec;
   subs: Map<string, () => void>;
   alive: boolean;
@@ -90,23 +105,14 @@ export function createA2AWebSocketEndpoint(options: A2AWebSocketOptions): A2AWeb
   const maxBuffered = options.maxBufferedBytes ?? 4 * 1024 * 1024;
   const maxSubs = options.maxSubscriptions ?? 64;
   const maxConnections = options.maxConnections ?? 1024;
-  const defaultTenant = options.defaultTenant ?? 'default';
-  const onError =
-    options.onError ??
-    ((error: unknown, fields: Record<string, unknown>) => {
-      const e = error instanceof Error ? `${error.name}: ${error.message}` : 'non-error thrown';
-      console.error('[penguiflow/a2a/ws]', e, JSON.stringify(fields));
-    });
+  const maxPerTenant = options.maxConnectionsPerTenant ?? Math.max(1, Math.floor(maxConnections / 4));
+  const gate = options.server.gate;
+  // Default: the redacting logger (error name, code, a hash of the message; never payloads or tokens).
+  const onError = options.onError ?? logErrorsTo(createLogger({ base: { component: 'penguiflow/a2a/ws' } }));
   const counters = { slowDisconnects: 0, heartbeatTimeouts: 0 };
   const conns = new Set<Conn>();
-  let ops: A2AOperations | undefined;
-  const operations = (): A2AOperations => {
-    if (!ops) {
-      const card: AgentCard = options.server.card('http://127.0.0.1');
-      ops = new A2AOperations(options.server.tasks, { card, blockingTimeoutMs: 60_000 });
-    }
-    return ops;
-  };
+  const perTenant = new Map<string, number>();
+  const operations = (): A2AOperations => options.server.operations('http://127.0.0.1');
 
   const wss = new WebSocketServer({
     noServer: true,
@@ -115,23 +121,33 @@ export function createA2AWebSocketEndpoint(options: A2AWebSocketOptions): A2AWeb
     handleProtocols: (protocols) => (protocols.has(WS_MSGPACK_PROTOCOL) ? WS_MSGPACK_PROTOCOL : protocols.has(WS_JSON_PROTOCOL) ? WS_JSON_PROTOCOL : false),
   });
 
-  const tenantOf = async (req: IncomingMessage): Promise<string> => {
+  /** Authenticates the upgrade and resolves the connection's tenant (the gate checks it again per frame). */
+  const open = async (req: IncomingMessage): Promise<{ tenant: string; principal: A2APrincipal | undefined }> => {
     const url = new URL(req.url ?? '/', 'http://x');
     const requested = url.searchParams.get('tenant') ?? undefined;
-    let tenant: string;
+    let principal: A2APrincipal | undefined;
     if (options.auth) {
-      const principal = await options.auth(req);
+      principal = await options.auth(req);
       if (!principal) throw new A2AProtocolError('UNAUTHENTICATED');
+    } else principal = await gate.authenticate(req);
+    let tenant: string;
+    if (principal) {
       const allowed = principal.tenants ?? [principal.tenant];
       if (requested !== undefined && requested !== principal.tenant && !allowed.includes(requested)) throw new A2AProtocolError('PERMISSION_DENIED');
       tenant = requested ?? principal.tenant;
     } else {
       const h = req.headers[TENANT_HEADER.toLowerCase()];
-      tenant = requested ?? (Array.isArray(h) ? h[0] : h) ?? defaultTenant;
+      tenant = requested ?? (Array.isArray(h) ? h[0] : h) ?? gate.defaultTenant;
     }
     if (!TENANT_RE.test(tenant)) throw new A2AProtocolError('INVALID_PARAMS', { message: 'tenant must be 1-128 characters of [A-Za-z0-9._:@-]' });
-    return tenant;
+    return { tenant, principal };
   };
+
+  /** Every frame operation goes through the gate: scope and rate limit per frame. */
+  const admit = (c: Conn, op: keyof typeof WS_OPERATIONS): Promise<OperationContext> =>
+    gate
+      .admit({ req: c.req, transport: 'WEBSOCKET', operation: WS_OPERATIONS[op], requestedTenant: c.tenant, principal: c.principal, authorize: options.authorize })
+      .then((scope) => ({ scope }));
 
   const send = (c: Conn, frame: Record<string, unknown>): void => {
     if (c.ws.readyState !== c.ws.OPEN) return;
@@ -166,29 +182,36 @@ export function createA2AWebSocketEndpoint(options: A2AWebSocketOptions): A2AWeb
     // a task id is the flow's trace id: `traceId` is accepted as an alias
     const taskId = frame.taskId ?? frame.traceId;
     if (typeof taskId !== 'string' || taskId === '' || taskId.length > 256) throw new A2AProtocolError('INVALID_PARAMS', { message: 'taskId is required', violations: [{ field: 'taskId', description: 'is required' }] });
-    const ctx: OperationContext = { scope: { tenant: c.tenant } };
     switch (frame.op) {
       case 'subscribe': {
+        const ctx = await admit(c, 'subscribe');
         if (c.subs.has(taskId)) return send(c, { op: 'subscribed', id, taskId });
         if (c.subs.size >= maxSubs) throw new A2AProtocolError('RESOURCE_EXHAUSTED', { message: 'Too many subscriptions on this connection', metadata: { maxSubscriptions: String(maxSubs) } });
+        const release = gate.admitStream(ctx.scope.tenant);
         const last = frame.lastEventId;
         const after = typeof last === 'number' && Number.isInteger(last) && last >= 0 ? last : undefined;
         let subscribed = false;
         const pending: Record<string, unknown>[] = [];
         const out = (f: Record<string, unknown>) => (subscribed ? send(c, f) : pending.push(f));
-        c.subs.set(taskId, () => undefined);
+        c.subs.set(taskId, release);
         try {
           const stop = await operations().subscribe(ctx, taskId, after, {
             event: (e) => out({ op: 'event', taskId, seq: e.seq, event: e.event }),
             end: () => {
               c.subs.delete(taskId);
+              release();
               out({ op: 'end', taskId });
             },
           });
-          if (c.subs.has(taskId)) c.subs.set(taskId, stop);
-          else stop();
+          const both = () => {
+            stop();
+            release();
+          };
+          if (c.subs.has(taskId)) c.subs.set(taskId, both);
+          else both();
         } catch (error) {
           c.subs.delete(taskId);
+          release();
           throw error;
         }
         subscribed = true;
@@ -202,16 +225,17 @@ export function createA2AWebSocketEndpoint(options: A2AWebSocketOptions): A2AWeb
         return send(c, { op: 'unsubscribed', id, taskId });
       }
       case 'cancel':
-        return send(c, { op: 'result', id, task: await operations().cancelTask(ctx, taskId) });
+        return send(c, { op: 'result', id, task: await operations().cancelTask(await admit(c, 'cancel'), taskId) });
       case 'get':
-        return send(c, { op: 'result', id, task: await operations().getTask(ctx, taskId, undefined) });
+        return send(c, { op: 'result', id, task: await operations().getTask(await admit(c, 'get'), taskId, undefined) });
       default:
         throw new A2AProtocolError('METHOD_NOT_FOUND', { message: 'op must be subscribe, unsubscribe, cancel or get' });
     }
   };
 
-  const accept = (ws: WebSocket, tenant: string): void => {
-    const c: Conn = { ws, tenant, codec: createFrameCodec(ws.protocol === WS_MSGPACK_PROTOCOL ? 'msgpack' : 'json'), subs: new Map(), alive: true };
+  const accept = (ws: WebSocket, req: IncomingMessage, tenant: string, principal: A2APrincipal | undefined): void => {
+    perTenant.set(tenant, (perTenant.get(tenant) ?? 0) + 1);
+    const c: Conn = { ws, tenant, req, principal, codec: createFrameCodec(ws.protocol === WS_MSGPACK_PROTOCOL ? 'msgpack' : 'json'), subs: new Map(), alive: true };
     conns.add(c);
     ws.on('pong', () => {
       c.alive = true;
@@ -235,6 +259,9 @@ export function createA2AWebSocketEndpoint(options: A2AWebSocketOptions): A2AWeb
       for (const stop of c.subs.values()) stop();
       c.subs.clear();
       conns.delete(c);
+      const n = (perTenant.get(tenant) ?? 1) - 1;
+      if (n <= 0) perTenant.delete(tenant);
+      else perTenant.set(tenant, n);
     });
     ws.on('error', () => ws.terminate());
   };
@@ -261,10 +288,11 @@ export function createA2AWebSocketEndpoint(options: A2AWebSocketOptions): A2AWeb
   const handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
     if (conns.size >= maxConnections) return refuse(socket, 503, 'Service Unavailable');
-    tenantOf(req).then(
-      (tenant) => {
+    open(req).then(
+      ({ tenant, principal }) => {
         if (socket.destroyed) return;
-        wss.handleUpgrade(req, socket, head, (ws) => accept(ws, tenant));
+        if ((perTenant.get(tenant) ?? 0) >= maxPerTenant) return refuse(socket, 503, 'Service Unavailable');
+        wss.handleUpgrade(req, socket, head, (ws) => accept(ws, req, tenant, principal));
       },
       (error: unknown) => {
         const reason = asProtocolError(error).reason;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FlowEvent } from '../../core/events.js';
-import { InvalidOptionsError, NotFoundError, PayloadTooLargeError, StoreConflictError } from '../../errors/index.js';
+import { InvalidOptionsError, LoadShedError, NotFoundError, PayloadTooLargeError, StoreConflictError } from '../../errors/index.js';
 import type {
   BindingQuery,
   HistoryQuery,
@@ -42,7 +42,22 @@ export interface InMemoryStateStoreOptions {
   maxArtifactBytes?: number;
   /** Clock for leases and timestamps (tests). Default `Date.now`. */
   now?: () => number;
+  /**
+   * Most A2A tasks kept (with their event logs and idempotency keys). Past it
+   * the least recently updated settled task is evicted; when every task is
+   * still running, creating one more fails with LOAD_SHED. Default 10,000.
+   */
+  maxTasks?: number;
+  /** Approximate bytes (JSON) of every task, event log and idempotency key together; same eviction. Default 256 MiB. */
+  maxTaskBytes?: number;
+  /** A task not updated for this long is evicted, whatever its state. Default 24 h. */
+  taskTtlMs?: number;
 }
+
+export const DEFAULT_MAX_TASKS = 10_000;
+export const DEFAULT_MAX_TASK_BYTES = 256 * 1024 * 1024;
+export const DEFAULT_TASK_TTL_MS = 24 * 60 * 60 * 1000;
+const SETTLED: ReadonlySet<string> = new Set(['completed', 'failed', 'canceled', 'rejected', 'input-required', 'auth-required']);
 
 export const DEFAULT_MAX_EVENT_BYTES = 1024 * 1024 + 64 * 1024;
 export const DEFAULT_MAX_ARTIFACT_BYTES = 16 * 1024 * 1024;
@@ -63,6 +78,7 @@ interface TraceRow extends TraceSummary {
 }
 
 const key = (...parts: string[]): string => parts.join('\u0000');
+const sizeOf = (value: unknown): number => (value === undefined ? 0 : (JSON.stringify(value)?.length ?? 0));
 const clone = <T>(value: T): T => (value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T));
 
 /**
@@ -70,6 +86,12 @@ const clone = <T>(value: T): T => (value === undefined ? value : (JSON.parse(JSO
  * same semantics as the SQL stores (nested values are copied through JSON, so
  * what you read back is what SQLite or Postgres would give). Nothing survives the
  * process; `durability` is reported as `batched`.
+ *
+ * A2A tasks are bounded (`maxTasks`, `maxTaskBytes`, `taskTtlMs`): the least
+ * recently updated settled tasks are evicted with their event logs and
+ * idempotency keys, so a long-running server's memory stays flat. An evicted
+ * task is gone (TASK_NOT_FOUND); use SQLite or Postgres where tasks must be
+ * kept (docs/a2a.md, "Task stores").
  *
  * @example
  * const store = new InMemoryStateStore();
@@ -103,6 +125,16 @@ export class InMemoryStateStore
   private readonly tasks = new Map<string, TaskRecord>();
   private readonly taskEvents = new Map<string, TaskEventRecord[]>();
   private readonly idempotency = new Map<string, string>();
+  /** Approximate JSON bytes per task (record + log + its idempotency keys), in least-recently-updated order. */
+  private readonly taskSizes = new Map<string, number>();
+  /** Idempotency keys that point at each task (evicted with it). */
+  private readonly taskKeys = new Map<string, string[]>();
+  /** Claimed task ids whose task does not exist (yet): dropped after the TTL, or when over the bound. */
+  private readonly pendingClaims = new Map<string, number>();
+  private taskBytesTotal = 0;
+  readonly maxTasks: number;
+  readonly maxTaskBytes: number;
+  readonly taskTtlMs: number;
   private readonly leases = new Map<string, Lease>();
   private readonly planner = new Map<string, string>();
   private readonly memory = new Map<string, string>();
@@ -113,6 +145,63 @@ export class InMemoryStateStore
     this.maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
     this.maxArtifactBytes = options.maxArtifactBytes ?? DEFAULT_MAX_ARTIFACT_BYTES;
     this.now = options.now ?? Date.now;
+    this.maxTasks = options.maxTasks ?? DEFAULT_MAX_TASKS;
+    this.maxTaskBytes = options.maxTaskBytes ?? DEFAULT_MAX_TASK_BYTES;
+    this.taskTtlMs = options.taskTtlMs ?? DEFAULT_TASK_TTL_MS;
+    if (!(this.maxTasks >= 1) || !(this.maxTaskBytes >= 1) || !(this.taskTtlMs >= 1)) throw new InvalidOptionsError('maxTasks, maxTaskBytes and taskTtlMs must be positive');
+  }
+
+  private sweepClaims(): void {
+    const cutoff = this.now() - Math.min(this.taskTtlMs, 10 * 60_000);
+    for (const [id, at] of this.pendingClaims) {
+      if (this.tasks.has(id)) {
+        this.pendingClaims.delete(id);
+        continue;
+      }
+      if (at >= cutoff && this.pendingClaims.size <= this.maxTasks) break;
+      this.pendingClaims.delete(id);
+      this.evictTask(id);
+    }
+  }
+
+  /** Tasks held and their approximate bytes (tests, metrics). */
+  taskUsage(): { tasks: number; bytes: number } {
+    return { tasks: this.tasks.size, bytes: this.taskBytesTotal };
+  }
+
+  /** Adds `bytes` to a task's size and marks it most recently updated. */
+  private touchTask(id: string, bytes: number): void {
+    const size = (this.taskSizes.get(id) ?? 0) + bytes;
+    this.taskSizes.delete(id);
+    this.taskSizes.set(id, size);
+    this.taskBytesTotal += bytes;
+  }
+
+  private evictTask(id: string): void {
+    this.taskBytesTotal -= this.taskSizes.get(id) ?? 0;
+    this.taskSizes.delete(id);
+    this.tasks.delete(id);
+    this.taskEvents.delete(id);
+    for (const k of this.taskKeys.get(id) ?? []) this.idempotency.delete(k);
+    this.taskKeys.delete(id);
+  }
+
+  /** TTL first, then least recently updated settled tasks until under both bounds. */
+  private enforceTaskBounds(roomTasks = 0, roomBytes = 0): void {
+    const cutoff = this.now() - this.taskTtlMs;
+    for (const id of this.taskSizes.keys()) {
+      const t = this.tasks.get(id);
+      if (!t) continue; // a claim whose task is being created: sweepClaims decides
+      if (t.updatedAt >= cutoff) break; // LRU order: the rest are newer
+      this.evictTask(id);
+    }
+    const fits = () => this.tasks.size + roomTasks <= this.maxTasks && this.taskBytesTotal + roomBytes <= this.maxTaskBytes;
+    if (fits()) return;
+    for (const id of this.taskSizes.keys()) {
+      if (fits()) return;
+      const t = this.tasks.get(id);
+      if (t && SETTLED.has(t.state)) this.evictTask(id);
+    }
   }
 
   // ---------- events ----------
@@ -238,7 +327,16 @@ export class InMemoryStateStore
 
   async createTask(task: TaskRecord): Promise<void> {
     if (this.tasks.has(task.id)) throw new StoreConflictError(`Task ${task.id} already exists`, { details: { taskId: task.id } });
-    this.tasks.set(task.id, clone(task));
+    const json = JSON.stringify(task);
+    this.enforceTaskBounds(1, json.length);
+    if (this.tasks.size >= this.maxTasks || this.taskBytesTotal + json.length > this.maxTaskBytes) {
+      this.stats.rejected++;
+      throw new LoadShedError('The in-memory task store is full of running tasks', {
+        details: { reason: 'TASK_STORE_FULL', tasks: this.tasks.size, maxTasks: this.maxTasks, bytes: this.taskBytesTotal, maxTaskBytes: this.maxTaskBytes },
+      });
+    }
+    this.tasks.set(task.id, JSON.parse(json) as TaskRecord);
+    this.touchTask(task.id, json.length);
   }
 
   private task(id: string, scope: TenantOnly): TaskRecord {
@@ -282,19 +380,27 @@ export class InMemoryStateStore
     else if (patch.state !== undefined) t.statusTs = now;
     if (patch.metadata !== undefined) t.metadata = clone(patch.metadata);
     t.updatedAt = now;
+    this.touchTask(id, sizeOf(patch.statusMessage) + sizeOf(patch.metadata) + 64);
+    this.enforceTaskBounds();
     return clone(t);
   }
 
   async appendTaskArtifact(id: string, scope: TenantOnly, artifact: unknown): Promise<void> {
     const t = this.task(id, scope);
-    t.artifacts.push(clone(artifact));
+    const json = JSON.stringify(artifact);
+    t.artifacts.push(json === undefined ? undefined : JSON.parse(json));
     t.updatedAt = this.now();
+    this.touchTask(id, json?.length ?? 0);
+    this.enforceTaskBounds();
   }
 
   async appendTaskHistory(id: string, scope: TenantOnly, message: unknown): Promise<void> {
     const t = this.task(id, scope);
-    t.history.push(clone(message));
+    const json = JSON.stringify(message);
+    t.history.push(json === undefined ? undefined : JSON.parse(json));
     t.updatedAt = this.now();
+    this.touchTask(id, json?.length ?? 0);
+    this.enforceTaskBounds();
   }
 
   async appendTaskEvent(taskId: string, scope: TenantOnly, event: unknown): Promise<number> {
@@ -302,7 +408,10 @@ export class InMemoryStateStore
     let log = this.taskEvents.get(taskId);
     if (!log) this.taskEvents.set(taskId, (log = []));
     const seq = log.length + 1;
-    log.push({ seq, ts: this.now(), event: clone(event) });
+    const json = JSON.stringify(event);
+    log.push({ seq, ts: this.now(), event: json === undefined ? undefined : JSON.parse(json) });
+    this.touchTask(taskId, (json?.length ?? 0) + 32);
+    this.enforceTaskBounds();
     return seq;
   }
 
@@ -318,6 +427,14 @@ export class InMemoryStateStore
     const owner = this.idempotency.get(k);
     if (owner !== undefined) return owner;
     this.idempotency.set(k, taskId);
+    // the key lives as long as its task (a claim whose task was never created expires with the TTL sweep below)
+    const task = taskId.split('/', 1)[0]!;
+    let keys = this.taskKeys.get(task);
+    if (!keys) this.taskKeys.set(task, (keys = []));
+    keys.push(k);
+    this.touchTask(task, k.length + taskId.length);
+    if (!this.tasks.has(task)) this.pendingClaims.set(task, this.now());
+    this.sweepClaims();
     return taskId;
   }
 

@@ -1,4 +1,5 @@
-import pg from 'pg';
+import pg from '../../peers/pg.js';
+import { loadPeer } from '../../peers/peer.js';
 import type { FlowEvent } from '../../core/events.js';
 import { InvalidOptionsError } from '../../errors/index.js';
 import type { BindingQuery, HistoryQuery, RemoteBinding, StateStore, StoredEvent } from '../../protocols/state-store.js';
@@ -107,6 +108,7 @@ function targetOf(options: PostgresStateStoreOptions): PgTarget {
  * const store = await createPostgresStateStore({ url: process.env.DATABASE_URL, schema: 'penguiflow' });
  */
 export async function createPostgresStateStore(options: PostgresStateStoreOptions): Promise<PostgresStateStore> {
+  if (options.pool === undefined && options.client === undefined) loadPeer('pg'); // MISSING_PEER, not a connect error
   const store = new PostgresStateStore(options);
   await store.open();
   return store;

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import amqp, { type ChannelModel, type ConfirmChannel, type ConsumeMessage, type Options } from 'amqplib';
+import amqp, { type ChannelModel, type ConfirmChannel, type ConsumeMessage, type Options } from '../../peers/amqplib.js';
 import { BusUnavailableError } from '../../errors/index.js';
 import { busUnavailable, sleep, withTimeout } from '../../distributed/bus-consumer.js';
 import { H_PUBLISH } from './rabbitmq-names.js';

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import amqp, { type Channel, type ChannelModel, type GetMessage } from 'amqplib';
+import amqp, { type Channel, type ChannelModel, type GetMessage } from '../../peers/amqplib.js';
+import { loadPeer } from '../../peers/peer.js';
 import { InvalidOptionsError, BusUnavailableError } from '../../errors/index.js';
 import type {
   BusEnvelope,
@@ -548,6 +549,7 @@ function withHeartbeat(url: string, seconds: number): string {
  * await bus.consume('summarize', 'workers', async (d) => work(d.envelope.message), { concurrency: 8 });
  */
 export async function createRabbitMessageBus(options: RabbitMessageBusOptions = {}): Promise<RabbitMessageBus> {
+  loadPeer('amqplib'); // MISSING_PEER here, not wrapped in a connect error
   const url = options.url ?? 'amqp://guest:guest@127.0.0.1:5672';
   const host = safeHost(url, 5672);
   const conn = new RabbitConnection({

@@ -1,6 +1,6 @@
 /**
- * Redis Streams message bus: consumer groups, XAUTOCLAIM of expired leases,
- * dead-letter streams, MAXLEN trimming and pipelined publishes.
+ * Redis Streams message bus: consumer groups, fenced leases renewed while the work runs,
+ * dead-letter streams, trimming of acked entries only and pipelined publishes.
  *
  * @module penguiflow/redis
  */

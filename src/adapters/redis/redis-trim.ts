@@ -47,7 +47,7 @@ export async function sweepEphemeral(client: Redis, keys: RedisTopicKeys): Promi
     if (Number(expiresAt) >= now) continue;
     const pipeline = client.pipeline();
     pipeline.xgroup('DESTROY', keys.stream, group);
-    pipeline.del(keys.retry(group), keys.delayed(group));
+    pipeline.del(keys.retry(group), keys.delayed(group), keys.leases(group));
     pipeline.hdel(keys.ephemeral, group);
     await pipeline.exec();
   }

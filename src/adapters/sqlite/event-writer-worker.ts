@@ -4,7 +4,7 @@
  * spent off the flow's thread. Messages are handled one at a time, in order.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import Database from 'better-sqlite3';
+import Database from '../../peers/better-sqlite3.js';
 import type { EventColumns } from '../shared-sql/rows.js';
 import { createEventInserter, type CompletionMap } from './insert-events.js';
 

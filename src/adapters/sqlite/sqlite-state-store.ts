@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import Database from '../../peers/better-sqlite3.js';
 import type { FlowEvent } from '../../core/events.js';
 import { InvalidOptionsError } from '../../errors/index.js';
 import type { BindingQuery, HistoryQuery, RemoteBinding, StateStore, StoredEvent } from '../../protocols/state-store.js';

@@ -2,21 +2,22 @@ import type { Command } from 'commander';
 import { openAgentRegistry } from '../../registry/open-registry.js';
 import { checkAgentInstance } from '../../registry/validate.js';
 import { action, print } from '../store-cli.js';
+import { announce, requireUrl } from '../connect-url.js';
 
-const DEFAULT_REGISTRY = 'redis://127.0.0.1:6379';
-
-/** `penguiflow agents [--registry url] [--name n] [--skill s] [--json]`: live agent instances from the registry. */
+/** `penguiflow agents --registry <url> [--name n] [--skill s] [--json]`: live agent instances from the registry (`--registry` or PENGUIFLOW_REGISTRY is required). */
 export function registerAgents(program: Command): void {
   program
     .command('agents')
     .description('list live agent instances (from their heartbeats in the registry)')
-    .option('--registry <url>', `registry URL: redis://, postgres://…?schema=, sqlite:<path> (env PENGUIFLOW_REGISTRY; default ${DEFAULT_REGISTRY})`)
+    .option('--registry <url>', 'registry URL, required unless PENGUIFLOW_REGISTRY is set: redis://, postgres://…?schema=, sqlite:<path>')
     .option('--name <name>', 'only instances of this agent')
     .option('--skill <skill>', 'only instances with this skill')
     .option('--json', 'JSON lines')
     .action(
       action(async (opts: { registry?: string; name?: string; skill?: string; json?: boolean }) => {
-        const registry = await openAgentRegistry(opts.registry ?? process.env.PENGUIFLOW_REGISTRY ?? DEFAULT_REGISTRY);
+        const url = requireUrl('registry', opts.registry, 'redis://127.0.0.1:6379');
+        announce('agents', 'registry', url);
+        const registry = await openAgentRegistry(url);
         try {
           const query: { name?: string; skill?: string } = {};
           if (opts.name !== undefined) query.name = opts.name;

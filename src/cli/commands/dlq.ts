@@ -3,6 +3,7 @@ import { openMessageBus } from '../../adapters/bus-url.js';
 import { InvalidOptionsError, NotFoundError } from '../../errors/index.js';
 import type { ConsumableBus } from '../../protocols/message-bus.js';
 import { action, parseCount, print } from '../store-cli.js';
+import { announce, requireUrl } from '../connect-url.js';
 
 interface DlqOptions {
   bus?: string;
@@ -12,7 +13,9 @@ interface DlqOptions {
 }
 
 async function withBus<T>(opts: DlqOptions, fn: (bus: ConsumableBus) => Promise<T>): Promise<T> {
-  const bus = await openMessageBus(opts.bus ?? process.env.PENGUIFLOW_BUS ?? 'redis://127.0.0.1:6379');
+  const url = requireUrl('bus', opts.bus, 'redis://127.0.0.1:6379');
+  announce('dlq', 'bus', url);
+  const bus = await openMessageBus(url);
   try {
     if (bus.listDeadLetters === undefined || bus.retryDeadLetter === undefined) {
       throw new InvalidOptionsError('This bus adapter keeps no dead letters');
@@ -30,7 +33,7 @@ export function registerDlq(program: Command): void {
     .command('list')
     .description('list dead letters of a topic')
     .requiredOption('--topic <topic>', 'topic, e.g. <flow>.<node>')
-    .option('--bus <url>', 'bus URL (env PENGUIFLOW_BUS)')
+    .option('--bus <url>', 'bus URL, required unless PENGUIFLOW_BUS is set')
     .option('--limit <n>', 'at most this many', '100')
     .option('--json', 'JSON lines')
     .action(
@@ -84,7 +87,7 @@ export function registerDlq(program: Command): void {
     .command('purge [ids...]')
     .description('delete dead letters of a topic (all, or the given ids)')
     .requiredOption('--topic <topic>', 'topic, e.g. <flow>.<node>')
-    .option('--bus <url>', 'bus URL (env PENGUIFLOW_BUS)')
+    .option('--bus <url>', 'bus URL, required unless PENGUIFLOW_BUS is set')
     .action(
       action(async (ids: string[], opts: DlqOptions) => {
         await withBus(opts, async (bus) => {

@@ -47,14 +47,15 @@ export function register(program: Command): void {
         const name = options.name ?? mod.card?.name ?? path.basename(file).replace(/\.[^.]+$/, '');
         const card: A2ACardOptions = { description: options.description ?? mod.card?.description ?? `penguiflow agent ${name}`, ...mod.card, name };
         const store = await openStateStore(storeUrlOf(options));
-        // PENGUIFLOW_METRICS_PORT serves /metrics, /healthz, /readyz; PENGUIFLOW_TRACING=1 exports spans.
-        const obs = await opsFromEnv({ store });
+        // Authentication, scopes, rate limits and TLS from env (docs/security.md): off unless configured.
+        // A configuration that authenticates but cannot bind tenants (mTLS alone) refuses to start here.
+        const { security, tls, webhookPolicy } = securityFromEnv();
+        // PENGUIFLOW_METRICS_PORT serves /metrics (admin credential when auth is on), /healthz, /readyz on 127.0.0.1; PENGUIFLOW_TRACING=1 exports spans.
+        const obs = await opsFromEnv({ store, ...(security ? { authenticators: security.authenticators } : {}) });
         if (!flow.isRunning) {
           for (const middleware of obs.middlewares) flow.use(middleware);
           flow.run();
         }
-        // Authentication, scopes, rate limits and TLS from env (docs/security.md): off unless configured.
-        const { security, tls } = securityFromEnv();
         const registryUrl = options.registry ?? process.env.PENGUIFLOW_REGISTRY;
         const registry = registryUrl === undefined ? undefined : await openAgentRegistry(registryUrl);
         const server = createA2AServer({
@@ -63,7 +64,8 @@ export function register(program: Command): void {
           card: security === undefined ? card : { ...card, ...security.card },
           ...(security === undefined ? {} : { auth: security.auth, authorize: security.authorize }),
           ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
-          ...(options.push ? { push: { enabled: true } } : {}),
+          // --push always runs behind the SSRF guard: public addresses only, checked at registration and pinned per connection, redirects not followed.
+          ...(options.push ? { push: { enabled: true, ...(webhookPolicy ? { outbound: webhookPolicy } : {}) } } : {}),
           ...(registry === undefined ? {} : { registry: { registry, ...(options.publicUrl ? { url: options.publicUrl } : {}) } }),
         });
         const { url } = await server.listen({ port, host: options.host, ...(tls === undefined ? {} : { tls }) });

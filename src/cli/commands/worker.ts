@@ -6,6 +6,7 @@ import { opsFromEnv } from '../ops-from-env.js';
 import { openWithRetry } from '../open-with-retry.js';
 import { loadFlow } from '../load-flow.js';
 import { action, parseCount, print } from '../store-cli.js';
+import { announce, requireUrl } from '../connect-url.js';
 
 interface WorkerCliOptions {
   flow: string;
@@ -25,8 +26,9 @@ const stderrLogger = {
 };
 
 /**
- * `penguiflow worker --flow ./flow.ts [--nodes a,b] [--bus url] [--store url] [--concurrency N]`:
+ * `penguiflow worker --flow ./flow.ts --bus <url> [--nodes a,b] [--store url] [--concurrency N]`:
  * runs a flow's distributed nodes until SIGTERM/SIGINT, then drains and exits 0.
+ * The bus is required (`--bus` or PENGUIFLOW_BUS); the worker prints where it connects to stderr.
  */
 export function registerWorker(program: Command): void {
   program
@@ -34,7 +36,7 @@ export function registerWorker(program: Command): void {
     .description("run a flow's distributed nodes, consuming their edges from the bus")
     .requiredOption('--flow <file>', 'module exporting the flow (default export)')
     .option('--nodes <names>', 'comma-separated distributed nodes to run (default: all)')
-    .option('--bus <url>', 'bus URL (env PENGUIFLOW_BUS; redis://, nats://, amqp://)')
+    .option('--bus <url>', 'bus URL, required unless PENGUIFLOW_BUS is set: redis://, nats://, amqp://, postgres://, sqlite:<path>')
     .option('--store <url>', 'state store for events, heartbeats and done-markers (env PENGUIFLOW_STORE)')
     .option('--concurrency <n>', 'messages run at once per node', '1')
     .option('--lease-ms <ms>', 'unacked work is redelivered after this long', '30000')
@@ -42,8 +44,10 @@ export function registerWorker(program: Command): void {
     .option('--id <workerId>', 'worker id (default: host-pid-random)')
     .action(
       action(async (opts: WorkerCliOptions) => {
-        const busUrl = opts.bus ?? process.env.PENGUIFLOW_BUS ?? 'redis://127.0.0.1:6379';
+        const busUrl = requireUrl('bus', opts.bus, 'redis://127.0.0.1:6379');
         const storeUrl = opts.store ?? process.env.PENGUIFLOW_STORE;
+        announce('worker', 'bus', busUrl);
+        if (storeUrl !== undefined) announce('worker', 'store', storeUrl);
         const flow = await loadFlow(opts.flow);
         // SIGTERM while still waiting for the broker ends the wait (exit 0 below)
         const quit = new AbortController();

@@ -6,7 +6,7 @@
  * must register again. `watch` polls `list` (one SMEMBERS + one pipelined
  * HGETALL per instance).
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis, type RedisOptions } from '../../peers/ioredis.js';
 import { StoreUnavailableError } from '../../errors/index.js';
 import type { AgentInstance, AgentLoad, AgentQuery, AgentRegistry, AgentRegistryChange, AgentWatchOptions, LiveAgentInstance } from '../../protocols/agent-registry.js';
 import { assertAgentInstance, matchesQuery, parseEntry } from '../validate.js';

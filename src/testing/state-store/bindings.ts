@@ -1,4 +1,4 @@
-import { expect, it } from 'vitest';
+import { expect, it } from '../../peers/vitest.js';
 import type { RemoteBinding } from '../../protocols/state-store.js';
 import { uniqueId, type SuiteContext } from './context.js';
 

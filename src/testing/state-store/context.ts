@@ -1,4 +1,4 @@
-import type { TestContext } from 'vitest';
+import type { TestContext } from '../../peers/vitest.js';
 import type { FlowEvent, FlowEventType } from '../../core/events.js';
 import type { StateStore } from '../../protocols/state-store.js';
 

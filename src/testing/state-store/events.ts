@@ -1,4 +1,4 @@
-import { expect, it } from 'vitest';
+import { expect, it } from '../../peers/vitest.js';
 import { isPenguiflowError } from '../../errors/index.js';
 import { hasStoreInfo } from '../../protocols/store-extras.js';
 import type { StoredEvent } from '../../protocols/state-store.js';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { expect, it } from 'vitest';
+import { expect, it } from '../../peers/vitest.js';
 import { isPenguiflowError } from '../../errors/index.js';
 import {
   hasArtifactStore,

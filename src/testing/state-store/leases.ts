@@ -1,4 +1,4 @@
-import { expect, it } from 'vitest';
+import { expect, it } from '../../peers/vitest.js';
 import type { StateStore } from '../../protocols/state-store.js';
 import { hasLeaseStore, type LeaseStore } from '../../protocols/store-capabilities.js';
 import { sleep, uniqueId, type SuiteContext } from './context.js';

@@ -1,4 +1,4 @@
-import { expect, it } from 'vitest';
+import { expect, it } from '../../peers/vitest.js';
 import type { FlowEventType, TraceStatus } from '../../core/events.js';
 import type { StateStore } from '../../protocols/state-store.js';
 import { hasTraceListing, type TraceListing, type TraceSummary } from '../../protocols/store-capabilities.js';

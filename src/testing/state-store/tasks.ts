@@ -1,4 +1,4 @@
-import { expect, it } from 'vitest';
+import { expect, it } from '../../peers/vitest.js';
 import { isPenguiflowError } from '../../errors/index.js';
 import type { StateStore } from '../../protocols/state-store.js';
 import { hasTaskStore, type TaskRecord, type TaskStore } from '../../protocols/store-capabilities.js';
