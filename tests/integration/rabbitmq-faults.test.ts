@@ -103,7 +103,12 @@ describe.skipIf(!runnable)('RabbitMQ outages (own node)', () => {
     await waitFor(() => acked.size === 10, 30_000, 'every envelope acked');
     await pause(1_000);
     expect([...acked.values()]).toEqual(Array.from({ length: 10 }, () => 1));
-    expect(seen.filter((s) => s.id === slow).map((s) => s.count)).toEqual([1, 2]);
+    const counts = seen.filter((s) => s.id === slow).map((s) => s.count);
+    expect(counts.length).toBe(2); // handed to the handler twice: once before, once after the restart
+    expect(counts[0]).toBe(1);
+    // the quorum queue's x-delivery-count: 2 here when the machine is idle; under load the broker's
+    // shutdown and recovery can count the return twice (seen: 3)
+    expect(counts[1]).toBeGreaterThan(1);
     expect(seen.length).toBe(11);
     expect(unhandled).toEqual([]);
   }, 120_000);

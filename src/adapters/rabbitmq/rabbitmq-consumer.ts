@@ -334,19 +334,20 @@ export class RabbitConsumer implements Subscription {
         extend: async () => {
           if (!held()) return false;
           arm();
-          // one round trip on the delivery's channel: true only while the broker still has it open
-          lane.probe ??= withTimeout(channel.prefetch(lane.prefetch), Math.max(1_000, leaseMs), () => new Error('RabbitMQ did not answer the lease probe')).then(
+          // one round trip on the delivery's channel (shared by the lane): a channel the broker closed
+          // answers with its close, so `false` comes at once. The wait is bounded well under the lease, so
+          // a slow broker never holds up the next renewal (the channel is ours until its close arrives).
+          lane.probe ??= channel.prefetch(lane.prefetch).then(
             () => undefined,
-            (error: unknown) => {
-              if (lane.channel === channel) throw error;
-            },
+            () => undefined,
           );
           const probe = lane.probe;
-          try {
-            await probe;
-          } finally {
+          void probe.finally(() => {
             if (lane.probe === probe) lane.probe = undefined;
-          }
+          });
+          await Promise.race([probe, sleep(Math.max(1, Math.min(1_000, Math.floor(leaseMs / 4))))]);
+          // settled by us meanwhile (the handler returned and acked): that is not a lost lease
+          if (state === 'done' || state === 'settling') return true;
           return held();
         },
         deadLetter: (error) => replace(() => deadLetter(error)),
