@@ -16,9 +16,8 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 PACKED="$ROOT/.ci/packed"
 
-# ioredis 6 returns the XREADGROUP reply as [key, entries]; the consumer fix is on
-# another branch (issue 13). Remove redis-ioredis6 from this list once it is merged.
-KNOWN_FAILURES="${PACKED_KNOWN_FAILURES-redis-ioredis6}"
+# None today (ioredis 6's RESP3 XREADGROUP reply shape is handled since 0.2.0).
+KNOWN_FAILURES="${PACKED_KNOWN_FAILURES-}"
 
 ALL=(core sqlite sqlite-ignore-scripts postgres redis-ioredis5 redis-ioredis6 nats rabbitmq rabbitmq-amqplib0 a2a grpc testing types)
 
