@@ -6,12 +6,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { createRedisMessageBus } from '../../src/adapters/redis/index.js';
 import { message, sleep } from '../../src/index.js';
+import { freePort } from '../helpers/ports.js';
 import { ROOT } from '../helpers/spawn.js';
 
 const children: ChildProcess[] = [];
@@ -20,17 +20,6 @@ afterAll(async () => {
   for (const child of children) child.kill('SIGKILL');
   for (const file of files) await rm(file, { force: true });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 it('a worker started while Redis is down waits, then serves once Redis is up', async () => {
   const port = await freePort();

@@ -7,39 +7,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort, waitForPort } from './ports.js';
 
 const BINARY = ['/usr/sbin/nats-server', '/usr/local/bin/nats-server', '/usr/bin/nats-server'].find((p) => existsSync(p));
 
 /** Whether a nats-server binary is installed (the fault tests skip loudly without one). */
 export const natsServerBinary: string | undefined = BINARY;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
-
-async function waitForPort(port: number, up: boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const open = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ host: '127.0.0.1', port });
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-    if (open === up) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`nats-server on ${port} did not ${up ? 'start' : 'stop'} in time`);
-}
 
 export interface OwnNats {
   url: string;
@@ -60,7 +35,7 @@ export async function startOwnNats(): Promise<OwnNats> {
   const start = async () => {
     if (child !== undefined && child.exitCode === null) return; // running already
     child = spawn(BINARY, ['-js', '-sd', dir, '-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
-    await waitForPort(port, true);
+    await waitForPort(port, true, 15_000, 'nats-server');
     await new Promise((r) => setTimeout(r, 200)); // JetStream comes up just after the port
   };
   const halt = async () => {
@@ -69,7 +44,7 @@ export async function startOwnNats(): Promise<OwnNats> {
     const exited = new Promise((r) => c.once('exit', r));
     c.kill('SIGTERM');
     await exited;
-    await waitForPort(port, false);
+    await waitForPort(port, false, 15_000, 'nats-server');
   };
   await start();
   return {

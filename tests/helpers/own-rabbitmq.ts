@@ -7,34 +7,9 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
-
-async function waitForPort(port: number, up: boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const open = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ host: '127.0.0.1', port });
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-    if (open === up) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`RabbitMQ on ${port} did not ${up ? 'start' : 'stop'} within ${timeoutMs} ms`);
-}
+import { freePort, waitForPort } from './ports.js';
 
 export interface OwnRabbit {
   url: string;
@@ -97,7 +72,7 @@ export async function startOwnRabbit(options: { consumerTimeoutMs?: number } = {
   const start = async () => {
     child = spawn('/usr/lib/rabbitmq/bin/rabbitmq-server', [], { cwd: dir, env, stdio: 'ignore', ...(ids ?? {}) });
     child.on('error', () => undefined);
-    await waitForPort(port, true, 90_000);
+    await waitForPort(port, true, 90_000, 'RabbitMQ');
   };
   const halt = async () => {
     const c = child;
@@ -105,7 +80,7 @@ export async function startOwnRabbit(options: { consumerTimeoutMs?: number } = {
     const exited = new Promise((r) => c.once('exit', r));
     c.kill('SIGTERM'); // the script stops the node gracefully and waits for it
     await exited;
-    await waitForPort(port, false, 30_000);
+    await waitForPort(port, false, 30_000, 'RabbitMQ');
   };
   await start();
   return {

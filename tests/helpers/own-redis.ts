@@ -7,34 +7,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
-
-async function waitFor(port: number, up: boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const open = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ host: '127.0.0.1', port });
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-    if (open === up) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`redis on ${port} did not ${up ? 'start' : 'stop'} in time`);
-}
+import { freePort, waitForPort } from './ports.js';
 
 export interface OwnRedis {
   url: string;
@@ -66,7 +41,7 @@ export async function startOwnRedis(options: OwnRedisOptions = {}): Promise<OwnR
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', ''];
     args.push(...(persistence ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']));
     child = spawn('redis-server', args, { stdio: 'ignore' });
-    await waitFor(port, true);
+    await waitForPort(port, true, 15_000, 'redis');
   };
   const halt = async () => {
     const c = child;
@@ -75,7 +50,7 @@ export async function startOwnRedis(options: OwnRedisOptions = {}): Promise<OwnR
     c.kill('SIGCONT'); // in case it was paused
     c.kill('SIGTERM'); // redis fsyncs the AOF and exits
     await exited;
-    await waitFor(port, false);
+    await waitForPort(port, false, 15_000, 'redis');
   };
   if (options.started !== false) await start();
   return {
